@@ -1,0 +1,72 @@
+"""Covenant's one settings object.
+
+Built once at an entry point (the CLI, a test) and passed down; never created at import
+time. Values come from ``COVENANT_*`` environment variables, then an optional
+``covenant.yaml`` file, then the defaults below, which are the embedded default: SQLite,
+the in-process event bus, no Redis, no Prometheus.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REGIONS: tuple[str, ...] = ("ams", "iad", "syd", "sin", "sfo", "jnb")
+
+
+class SettingsError(ValueError):
+    """A settings file or variable is wrong; the message names it and the fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COVENANT_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".covenant"),
+        description="Where the embedded default keeps SQLite files, journals and models.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the core database. Unset: one SQLite file per region under "
+            "data_dir. A PostgreSQL URL holds every region, one schema-free database each "
+            "when it contains '{region}'."
+        ),
+    )
+    nats_url: str | None = Field(default=None, description="NATS server; unset: in-process bus.")
+    redis_url: str | None = Field(default=None, description="Redis for the read-through cache.")
+    prometheus_url: str | None = Field(default=None, description="Prometheus HTTP API.")
+    toxiproxy_url: str = Field(
+        default="http://127.0.0.1:8474", description="Toxiproxy API (embedded or real)."
+    )
+    environment: str = Field(default="development")
+    log_level: str = Field(default="INFO")
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment, then ``config`` (YAML), then ``overrides``."""
+    data: dict[str, Any] = {}
+    if config is not None:
+        data = _read_yaml(config).get("settings", {}) or {}
+        if not isinstance(data, dict):
+            raise SettingsError(f"{config}: 'settings' must be a mapping of setting names")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**data)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise SettingsError(f"{path}: no such file; pass an existing --config") from exc
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path}: not valid YAML: {exc}") from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise SettingsError(f"{path}: the top level must be a mapping")
+    return loaded

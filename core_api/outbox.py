@@ -1,0 +1,60 @@
+"""The transactional outbox: events are rows written in the same transaction as the change.
+
+A relay (``core_api.relay``) publishes pending rows to the bus and marks them sent, so an
+event goes out if and only if its transaction committed. ``id`` doubles as the
+``Nats-Msg-Id``, which makes a redelivery after a crash a no-op in the JetStream stream.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core_api.db import Base
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class OutboxEvent(Base):
+    __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_events_pending", "published_at", "seq"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
+    subject: Mapped[str] = mapped_column(String(200), nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+def subject_for(region: str, entity: str, verb: str) -> str:
+    """``covenant.<region>.<entity>.<verb>``, e.g. ``covenant.ams.project.created``."""
+    return f"covenant.{region}.{entity}.{verb}"
+
+
+def enqueue(
+    session: Session, region: str, entity: str, verb: str, data: dict[str, Any],
+    now: datetime | None = None,
+) -> OutboxEvent:
+    """Add an event to ``session``; it is published only if the session commits."""
+    event_id = str(uuid.uuid4())
+    event = OutboxEvent(
+        id=event_id,
+        subject=subject_for(region, entity, verb),
+        payload=json.dumps(
+            {"id": event_id, "region": region, "entity": entity, "verb": verb, "data": data},
+            default=str, separators=(",", ":"),
+        ),
+        created_at=now or _utcnow(),
+        attempts=0,
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,1 @@
+"""Generated and validated Prometheus, Alertmanager, NATS and Kubernetes configuration."""
