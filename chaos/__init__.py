@@ -1,1 +1,2 @@
-"""Chaos engineering: the embedded Toxiproxy-compatible fault proxy, a client for any Toxiproxy endpoint, experiments and game days."""
+"""Chaos engineering: the embedded Toxiproxy-compatible fault proxy and a client for any
+Toxiproxy endpoint."""

@@ -38,13 +38,38 @@ class Settings(BaseSettings):
         ),
     )
     nats_url: str | None = Field(default=None, description="NATS server; unset: in-process bus.")
+    nats_stream: str = Field(default="COVENANT", description="JetStream stream for events.")
+    nats_subject_prefix: str = Field(
+        default="",
+        description="Prepended to every NATS subject (isolates tests on a shared server).",
+    )
     redis_url: str | None = Field(default=None, description="Redis for the read-through cache.")
+    cache_namespace: str = Field(
+        default="covenant", description="Redis key prefix of the cache (then the region)."
+    )
     prometheus_url: str | None = Field(default=None, description="Prometheus HTTP API.")
+    state_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the control-plane state store (incidents, budgets). "
+        "Unset: SQLite file state.db under data_dir.",
+    )
     toxiproxy_url: str = Field(
         default="http://127.0.0.1:8474", description="Toxiproxy API (embedded or real)."
     )
     environment: str = Field(default="development")
     log_level: str = Field(default="INFO")
+    contribution_fund_usd: int = Field(
+        default=10_000_000_000, ge=0,
+        description="Annual fund the countries pay into, split by GDP share (core API).",
+    )
+    contribution_floor_usd: int = Field(
+        default=1_000_000, ge=0,
+        description="Contribution of a country without GDP data (core API).",
+    )
+    api_max_body_bytes: int = Field(
+        default=65_536, ge=1024,
+        description="Largest request body the core API accepts (413 above).",
+    )
 
 
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:

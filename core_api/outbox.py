@@ -3,6 +3,11 @@
 A relay (``core_api.relay``) publishes pending rows to the bus and marks them sent, so an
 event goes out if and only if its transaction committed. ``id`` doubles as the
 ``Nats-Msg-Id``, which makes a redelivery after a crash a no-op in the JetStream stream.
+
+Refinement (events helper): ``enqueue`` also sets ``session.info[PENDING_FLAG]``; the
+event pipeline (``core_api.events``) listens for ``after_commit`` on the sessionmaker it
+was given and wakes the relay at once when that flag is set, so callers need not call
+``notify()`` themselves (they may; it is harmless). Columns and signature are unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core_api.db import Base
+
+# Set on a session that enqueued events; read (and cleared) by the pipeline's commit hook.
+PENDING_FLAG = "covenant.outbox_pending"
 
 
 def _utcnow() -> datetime:
@@ -46,15 +54,18 @@ def enqueue(
 ) -> OutboxEvent:
     """Add an event to ``session``; it is published only if the session commits."""
     event_id = str(uuid.uuid4())
+    created_at = now or _utcnow()
+    envelope = {
+        "id": event_id, "region": region, "entity": entity, "verb": verb,
+        "occurred_at": created_at.isoformat(), "data": data,
+    }
     event = OutboxEvent(
         id=event_id,
         subject=subject_for(region, entity, verb),
-        payload=json.dumps(
-            {"id": event_id, "region": region, "entity": entity, "verb": verb, "data": data},
-            default=str, separators=(",", ":"),
-        ),
-        created_at=now or _utcnow(),
+        payload=json.dumps(envelope, default=str, separators=(",", ":")),
+        created_at=created_at,
         attempts=0,
     )
     session.add(event)
+    session.info[PENDING_FLAG] = True
     return event

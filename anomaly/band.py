@@ -1,0 +1,44 @@
+"""A forecast cached over a regular time grid: O(1) lookup of the expected value at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(frozen=True)
+class BandCache:
+    """``expected[i]`` is the forecast at ``start + i * step`` (epoch seconds).
+
+    The band's half-width is not stored here: it comes from the scorer's live residual scale, so
+    it tightens or widens between refits without another Prophet call.
+    """
+
+    start: float
+    step: float
+    expected: npt.NDArray[np.float64]
+    fitted_at: float  # epoch seconds of the newest row the model was fitted on
+
+    @property
+    def end(self) -> float:
+        """Epoch seconds of the last grid point."""
+        return self.start + self.step * (len(self.expected) - 1)
+
+    def index(self, ts: float) -> int:
+        """Grid index nearest to ``ts``, clamped to the grid (pure arithmetic, no search)."""
+        i = int(round((ts - self.start) / self.step))
+        return min(max(i, 0), len(self.expected) - 1)
+
+    def expected_at(self, ts: float) -> float:
+        """The cached forecast nearest to ``ts``."""
+        return float(self.expected[self.index(ts)])
+
+    def covers(self, ts: float) -> bool:
+        """Whether ``ts`` falls within the cached horizon (half a step of slack each side)."""
+        return self.start - self.step / 2 <= ts <= self.end + self.step / 2
+
+    def nbytes(self) -> int:
+        """Memory held by the cached grid."""
+        return int(self.expected.nbytes)

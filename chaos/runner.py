@@ -1,0 +1,22 @@
+"""Running the server's event loop: uvloop when available (faster socket relaying), else asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def run(main: Coroutine[Any, Any, None], use_uvloop: bool = True) -> None:
+    if use_uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            log.info("uvloop is not installed; using the standard asyncio loop")
+        else:
+            uvloop.run(main)
+            return
+    asyncio.run(main)

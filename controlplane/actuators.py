@@ -1,0 +1,104 @@
+"""Act: small Protocols the reconciler calls, their embedded implementations and no-op hooks.
+
+Actuators are dumb: they carry out one action each and never decide anything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from controlplane.decide import Action
+from controlplane.routing import RouteTable
+from controlplane.store import action_payload
+
+log = logging.getLogger(__name__)
+
+EVENT_PREFIX = "covenant.controlplane"
+
+
+class Router(Protocol):
+    async def apply(self, routes: RouteTable) -> None:
+        """Make traffic follow ``routes``; raise on failure (the next cycle retries)."""
+
+
+class Publisher(Protocol):
+    async def publish(self, subject: str, data: bytes, msg_id: str) -> None: ...
+
+
+class Runbook(Protocol):
+    async def run(self, name: str, region: str, reason: str) -> None: ...
+
+
+class ChaosPause(Protocol):
+    async def pause(self, reason: str) -> None: ...
+
+    async def resume(self, reason: str) -> None: ...
+
+
+class DbFailover(Protocol):
+    async def failover(self, region: str, reason: str) -> None: ...
+
+
+class LocalRouter:
+    """The embedded default: the front door in this process reads ``current`` per request."""
+
+    def __init__(self, initial: RouteTable | None = None) -> None:
+        self.current = initial
+        self.changes = 0
+        self._listeners: list[Callable[[RouteTable], None]] = []
+
+    def on_change(self, listener: Callable[[RouteTable], None]) -> None:
+        self._listeners.append(listener)
+
+    async def apply(self, routes: RouteTable) -> None:
+        self.current = routes
+        self.changes += 1
+        for listener in self._listeners:
+            listener(routes)
+
+
+class FanoutRouter:
+    """Apply the same routes through several routers (e.g. front door and Route 53)."""
+
+    def __init__(self, *routers: Router) -> None:
+        self._routers = routers
+
+    async def apply(self, routes: RouteTable) -> None:
+        for router in self._routers:
+            await router.apply(routes)
+
+
+class EventPublisher:
+    """Every action becomes one ``covenant.controlplane.<kind>`` event on the bus."""
+
+    def __init__(self, bus: Publisher, source: str) -> None:
+        self._bus = bus
+        self._source = source
+
+    async def publish(self, at: float, action: Action, seq: int) -> None:
+        payload = {"at": at, "source": self._source, **action_payload(action)}
+        # The msg_id makes a retried publish of the same action a no-op on JetStream.
+        msg_id = f"cp-{self._source}-{at:.3f}-{seq}-{action.kind.value}"
+        await self._bus.publish(f"{EVENT_PREFIX}.{action.kind.value}",
+                                json.dumps(payload, separators=(",", ":")).encode(), msg_id)
+
+
+class NoopRunbook:
+    async def run(self, name: str, region: str, reason: str) -> None:
+        log.info("runbook hook not wired: would run %s for %s (%s)", name, region, reason)
+
+
+class NoopChaosPause:
+    async def pause(self, reason: str) -> None:
+        log.info("chaos-pause hook not wired: would pause (%s)", reason)
+
+    async def resume(self, reason: str) -> None:
+        log.info("chaos-pause hook not wired: would resume (%s)", reason)
+
+
+class NoopDbFailover:
+    async def failover(self, region: str, reason: str) -> None:
+        log.info("db-failover hook not wired: would fail over %s (%s)", region, reason)

@@ -1,0 +1,76 @@
+"""Wire one control-plane replica from desired state and settings: store, lease, observer,
+routers, bus publisher, metrics, reconciler and API. The one place that builds seams."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from controlplane.actuators import EventPublisher, FanoutRouter, LocalRouter, Publisher, Router
+from controlplane.api import HealthPublic, create_api
+from controlplane.decide import Decision
+from controlplane.desired import DesiredState
+from controlplane.leader import Lease, build_lease
+from controlplane.metrics import ControlPlaneMetrics
+from controlplane.observe import Observer
+from controlplane.probe_transport import ProbeTransport
+from controlplane.reconciler import Hooks, Reconciler
+from controlplane.settings import Settings
+from controlplane.signals import SignalSource
+from controlplane.store import StateStore, state_url_for
+
+
+@dataclass
+class ControlPlane:
+    desired: DesiredState
+    store: StateStore
+    lease: Lease
+    router: LocalRouter
+    registry: CollectorRegistry
+    client: httpx.AsyncClient
+    reconciler: Reconciler
+
+    def api(self) -> FastAPI:
+        def health() -> HealthPublic:
+            leading = self.reconciler.state.leader_epoch is not None
+            return HealthPublic(status="ok", leader=leading, passes=self.reconciler.passes)
+
+        return create_api(self.store, self.registry, lambda: self.router.current, health,
+                          self.desired.region_names())
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        self.lease.release()
+        self.store.close()
+
+
+def build_control_plane(desired: DesiredState, settings: Settings, *,
+                        bus: Publisher | None = None, holder: str | None = None,
+                        extra_routers: Sequence[Router] = (), hooks: Hooks | None = None,
+                        signals: SignalSource | None = None,
+                        on_decision: Callable[[Decision], None] | None = None,
+                        transport: httpx.AsyncBaseTransport | None = None,
+                        clock: Callable[[], float] = time.time) -> ControlPlane:
+    holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+    url = state_url_for(settings.state_url, settings.data_dir)
+    store = StateStore(url)
+    lease = build_lease(settings.state_url, settings.data_dir, holder)
+    registry = CollectorRegistry()
+    # Probes must never queue behind each other: allow every region's four requests at once.
+    limits = httpx.Limits(max_connections=8 * len(desired.regions), max_keepalive_connections=0)
+    client = httpx.AsyncClient(transport=transport or ProbeTransport(), limits=limits)
+    local = LocalRouter()
+    router: Router = FanoutRouter(local, *extra_routers) if extra_routers else local
+    reconciler = Reconciler(
+        desired, Observer(desired, client, clock=clock), router, store, lease,
+        ControlPlaneMetrics(registry),
+        publisher=EventPublisher(bus, holder) if bus is not None else None,
+        hooks=hooks, signals=signals, clock=clock, on_decision=on_decision)
+    return ControlPlane(desired, store, lease, local, registry, client, reconciler)

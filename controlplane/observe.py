@@ -1,0 +1,134 @@
+"""Observe: probe /live, /ready, /health and scrape /metrics of every region concurrently,
+each with a timeout, and reduce what came back to one frozen RegionObservation per region.
+
+The network sits behind the injected ``httpx.AsyncClient`` (tests give it a transport);
+``clock`` stamps the cycle, ``timer`` measures probe latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from controlplane.desired import DesiredState, Region
+from controlplane.observation import ProbeStatus, RegionObservation
+
+log = logging.getLogger(__name__)
+
+PROBE_PATHS: tuple[str, ...] = ("/live", "/ready", "/health")
+REQUESTS_METRIC = "http_requests_total"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    path: str
+    ok: bool
+    latency_s: float
+    problem: str          # "" when ok
+    connect_failed: bool  # nothing answered at all (refused, connect timeout)
+
+
+class Observer:
+    def __init__(self, desired: DesiredState, client: httpx.AsyncClient,
+                 clock: Callable[[], float] = time.time,
+                 timer: Callable[[], float] = time.perf_counter) -> None:
+        self._desired = desired
+        self._client = client
+        self._clock = clock
+        self._timer = timer
+        self._counters: dict[str, tuple[float, float]] = {}  # region -> (total, 5xx)
+
+    async def observe(self) -> dict[str, RegionObservation]:
+        """One cycle: every region at once; never raises for a region's failure."""
+        at = self._clock()
+        snapshots = await asyncio.gather(*(self._region(r, at) for r in self._desired.regions))
+        return {s.region: s for s in snapshots}
+
+    async def _region(self, region: Region, at: float) -> RegionObservation:
+        probes = asyncio.gather(*(self._probe(region.endpoint, p) for p in PROBE_PATHS))
+        results, scrape = await asyncio.gather(probes, self._scrape(region.endpoint))
+        requests, errors = self._deltas(region.name, scrape)
+        live = results[0]
+        failed = [r for r in results if not r.ok]
+        if not live.ok and live.connect_failed:
+            status = ProbeStatus.UNREACHABLE
+        elif failed:
+            status = ProbeStatus.NOT_READY
+        else:
+            status = ProbeStatus.UP
+        # The median probe: a latency fault slows all three, a scheduling hiccup only one.
+        latency = None if status is ProbeStatus.UNREACHABLE else \
+            sorted(r.latency_s for r in results)[len(results) // 2]
+        detail = "; ".join(f"{r.path} {r.problem}" for r in failed)
+        return RegionObservation(region.name, at, status, latency, requests, errors,
+                                 scrape is not None, detail)
+
+    async def _probe(self, base: str, path: str) -> ProbeResult:
+        timeout = self._desired.probe.timeout_s
+        start = self._timer()
+        try:
+            response = await self._client.get(base + path, timeout=timeout)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            return ProbeResult(path, False, self._timer() - start,
+                               f"connect failed ({type(exc).__name__})", True)
+        except httpx.TimeoutException:
+            return ProbeResult(path, False, self._timer() - start,
+                               f"timed out after {timeout:g} s", True)
+        except httpx.TransportError as exc:
+            # Accepted, then reset or garbled: the region answers but cannot serve.
+            return ProbeResult(path, False, self._timer() - start,
+                               f"failed mid-request ({type(exc).__name__})", False)
+        latency = self._timer() - start
+        if response.is_success:
+            return ProbeResult(path, True, latency, "", False)
+        return ProbeResult(path, False, latency, f"answered {response.status_code}", False)
+
+    async def _scrape(self, base: str) -> str | None:
+        try:
+            response = await self._client.get(base + "/metrics",
+                                               timeout=self._desired.probe.scrape_timeout_s)
+        except httpx.HTTPError:
+            return None
+        return response.text if response.is_success else None
+
+    def _deltas(self, region: str, text: str | None) -> tuple[int, int]:
+        """Requests and 5xx since the previous scrape (counter resets count from zero)."""
+        if text is None:
+            return 0, 0
+        total, errors = count_requests(text)
+        previous = self._counters.get(region)
+        self._counters[region] = (total, errors)
+        if previous is None:
+            return 0, 0
+        d_total, d_errors = total - previous[0], errors - previous[1]
+        if d_total < 0 or d_errors < 0:
+            d_total, d_errors = total, errors
+        return int(d_total), int(d_errors)
+
+
+def count_requests(text: str) -> tuple[float, float]:
+    """Sum ``http_requests_total`` over all series, and over those with a 5xx status."""
+    from slo.metrics_source import parse_exposition  # the shared exposition parser
+
+    # Only the one counter matters: parsing the histograms too would triple the CPU cost.
+    wanted = "\n".join(line for line in text.splitlines()
+                       if line.startswith(REQUESTS_METRIC)
+                       or line.startswith(f"# TYPE {REQUESTS_METRIC} "))
+    try:
+        samples = parse_exposition(wanted + "\n")
+    except Exception as exc:  # noqa: BLE001 - any unparsable scrape counts as no data
+        log.debug("unparsable /metrics: %s", exc)
+        return 0.0, 0.0
+    total = errors = 0.0
+    for sample in samples:
+        if sample.name != REQUESTS_METRIC:
+            continue
+        total += sample.value
+        if sample.label("status").startswith("5"):
+            errors += sample.value
+    return total, errors

@@ -1,0 +1,243 @@
+"""Record: observations, verdicts, incidents with their timeline, and actions.
+
+SQLAlchemy with the control plane's own declarative Base: SQLite under ``data_dir`` by
+default, PostgreSQL (or anything SQLAlchemy speaks) by URL. Synchronous on purpose; the
+reconciler calls it in a worker thread once per cycle, one transaction per cycle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    func,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from controlplane.decide import Action, ActionKind, OpenIncident, Verdict
+from controlplane.errors import StoreError
+from controlplane.observation import RegionObservation
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ObservationRow(Base):
+    __tablename__ = "cp_observations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    region: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    latency_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    requests: Mapped[int] = mapped_column(Integer)
+    errors: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class VerdictRow(Base):
+    __tablename__ = "cp_verdicts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    region: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    changed: Mapped[bool] = mapped_column(Boolean)
+    line: Mapped[str] = mapped_column(Text)
+
+
+class RegionRow(Base):
+    """The latest verdict per region: what /v1/regions serves."""
+
+    __tablename__ = "cp_regions"
+    region: Mapped[str] = mapped_column(String(16), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[float] = mapped_column(Float)
+    line: Mapped[str] = mapped_column(Text)
+    latency_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error_ratio: Mapped[float] = mapped_column(Float)
+    routed_to: Mapped[str] = mapped_column(String(16))
+
+
+class IncidentRow(Base):
+    __tablename__ = "cp_incidents"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str] = mapped_column(String(16), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | resolved
+    opened_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    resolved_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    summary: Mapped[str] = mapped_column(Text)
+
+
+class IncidentEventRow(Base):
+    __tablename__ = "cp_incident_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("cp_incidents.id"), index=True)
+    at: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(16))  # opened | updated | resolved
+    severity: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class ActionRow(Base):
+    __tablename__ = "cp_actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    leader: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[str] = mapped_column(Text)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentView:
+    id: str
+    region: str
+    severity: str
+    status: str
+    opened_at: float
+    updated_at: float
+    resolved_at: float | None
+    summary: str
+    timeline: tuple[tuple[float, str, str, str], ...]  # (at, kind, severity, reason)
+
+
+_INCIDENT_EVENT = {ActionKind.OPEN_INCIDENT: "opened", ActionKind.UPDATE_INCIDENT: "updated",
+                   ActionKind.RESOLVE_INCIDENT: "resolved"}
+
+
+def state_url_for(state_url: str | None, data_dir: Path) -> str:
+    """The configured URL, or the embedded default SQLite file under ``data_dir``."""
+    if state_url:
+        return state_url
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data_dir / 'state.db'}"
+
+
+class StateStore:
+    def __init__(self, url: str) -> None:
+        try:
+            self._engine = create_engine(url, pool_pre_ping=True)
+            self.url = self._engine.url.render_as_string(hide_password=True)
+            Base.metadata.create_all(self._engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"state store {url!r} cannot be opened: {exc}; check "
+                             "COVENANT_STATE_URL") from exc
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def record_cycle(self, at: float, observations: Iterable[RegionObservation],
+                     verdicts: Sequence[Verdict], routed_to: Mapping[str, str]) -> None:
+        by_region = {o.region: o for o in observations}
+        with self._sessions.begin() as s:
+            s.add_all(ObservationRow(at=o.at, region=o.region, status=o.status.value,
+                                     latency_s=o.latency_s, requests=o.requests,
+                                     errors=o.errors, detail=o.detail)
+                      for o in by_region.values())
+            s.add_all(VerdictRow(at=at, region=v.region, state=v.state.value,
+                                 changed=v.changed, line=v.line) for v in verdicts)
+            for v in verdicts:
+                obs = by_region.get(v.region)
+                s.merge(RegionRow(region=v.region, state=v.state.value, at=at, line=v.line,
+                                  latency_s=obs.latency_s if obs else None,
+                                  error_ratio=obs.error_ratio if obs else 0.0,
+                                  routed_to=routed_to.get(v.region, v.region)))
+
+    def record_actions(self, at: float, actions: Sequence[Action], leader: str) -> None:
+        with self._sessions.begin() as s:
+            for a in actions:
+                s.add(ActionRow(at=at, kind=a.kind.value, region=a.region, reason=a.reason,
+                                leader=leader, payload=json.dumps(_payload(a))))
+                if a.kind in _INCIDENT_EVENT and a.incident_id:
+                    _apply_incident(s, at, a)
+
+    def regions(self) -> list[RegionRow]:
+        with self._sessions() as s:
+            return list(s.scalars(select(RegionRow).order_by(RegionRow.region)))
+
+    def actions(self, limit: int = 100) -> list[ActionRow]:
+        with self._sessions() as s:
+            return list(s.scalars(select(ActionRow).order_by(ActionRow.id.desc()).limit(limit)))
+
+    def verdicts(self, limit: int = 100, changed_only: bool = False) -> list[VerdictRow]:
+        query = select(VerdictRow).order_by(VerdictRow.id.desc()).limit(limit)
+        if changed_only:
+            query = query.where(VerdictRow.changed.is_(True))
+        with self._sessions() as s:
+            return list(s.scalars(query))
+
+    def observation_count(self) -> int:
+        with self._sessions() as s:
+            return int(s.scalar(select(func.count(ObservationRow.id))) or 0)
+
+    def open_incidents(self) -> dict[str, OpenIncident]:
+        """Open incidents by region: a new leader starts from these, not from nothing."""
+        with self._sessions() as s:
+            rows = s.scalars(select(IncidentRow).where(IncidentRow.status == "open"))
+            return {r.region: OpenIncident(r.id, r.region, r.severity, r.opened_at)
+                    for r in rows}
+
+    def incidents(self, status: str | None = None, limit: int = 100) -> list[IncidentView]:
+        query = select(IncidentRow).order_by(IncidentRow.opened_at.desc()).limit(limit)
+        if status:
+            query = query.where(IncidentRow.status == status)
+        with self._sessions() as s:
+            rows = list(s.scalars(query))
+            events = list(s.scalars(select(IncidentEventRow).where(
+                IncidentEventRow.incident_id.in_([r.id for r in rows])
+            ).order_by(IncidentEventRow.id)))
+        timeline: dict[str, list[tuple[float, str, str, str]]] = {}
+        for e in events:
+            timeline.setdefault(e.incident_id, []).append((e.at, e.kind, e.severity, e.reason))
+        return [IncidentView(r.id, r.region, r.severity, r.status, r.opened_at, r.updated_at,
+                             r.resolved_at, r.summary, tuple(timeline.get(r.id, ())))
+                for r in rows]
+
+
+def _apply_incident(s: Session, at: float, a: Action) -> None:
+    assert a.incident_id is not None and a.region is not None
+    kind = _INCIDENT_EVENT[a.kind]
+    row = s.get(IncidentRow, a.incident_id)
+    if row is None:
+        row = IncidentRow(id=a.incident_id, region=a.region, severity=a.severity or "",
+                          status="open", opened_at=at, updated_at=at, summary=a.reason)
+        s.add(row)
+        s.flush()
+    row.updated_at = at
+    if kind == "resolved":
+        row.status, row.resolved_at = "resolved", at
+    else:
+        row.severity = a.severity or row.severity
+    s.add(IncidentEventRow(incident_id=a.incident_id, at=at, kind=kind,
+                           severity=a.severity or "", reason=a.reason))
+
+
+def _payload(a: Action) -> dict[str, object]:
+    payload: dict[str, object] = {"kind": a.kind.value, "reason": a.reason}
+    for key in ("region", "incident_id", "severity", "runbook"):
+        if (value := getattr(a, key)) is not None:
+            payload[key] = value
+    if a.routes is not None:
+        payload["routes"] = a.routes.as_dict()
+    return payload
+
+
+def action_payload(a: Action) -> dict[str, object]:
+    """The JSON-able form of an action, as stored and as published on the bus."""
+    return _payload(a)

@@ -1,0 +1,89 @@
+"""``create_app(settings, region)``: one region's core API as an ASGI app.
+
+The control plane's ``covenant up`` and ``covenant api`` both call this. Nothing connects at
+build time; the lifespan starts the event pipeline (outbox relay, bus, cache invalidator) and
+disposes of the engine on shutdown. Migrations are not run here: ``covenant db upgrade`` (or
+``covenant api``, which prepares the database first) does that, and ``/ready`` reports it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
+from sqlalchemy import func, select
+
+from controlplane.settings import Settings
+from core_api import api_ops, api_projects, api_reference, api_statistics, api_users, http_errors
+from core_api.body_limit import BodyLimitMiddleware
+from core_api.database import Database
+from core_api.errors import ConfigurationError
+from core_api.metrics import MetricsMiddleware, StateCollector
+from core_api.outbox import OutboxEvent
+from core_api.regions import REGION_CODES
+from core_api.services import Services
+from core_api.tracing import TracingMiddleware, build_tracer_provider, instrument_engine
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings, region: str, database: Database | None = None,
+    span_exporter: SpanExporter | None = None,
+) -> FastAPI:
+    """The API of ``region``. ``database`` overrides the one ``settings`` point to and
+    ``span_exporter`` the OTLP exporter chosen by ``OTEL_EXPORTER_OTLP_ENDPOINT`` (tests)."""
+    if region not in REGION_CODES:
+        raise ConfigurationError(
+            f"region {region!r} is not one of {', '.join(REGION_CODES)}; pass --region ams etc."
+        )
+    db = database or Database.for_region(settings, region)
+    services = Services.build(settings, region, db)
+    tracer_provider = build_tracer_provider(region, exporter=span_exporter)
+    tracer = tracer_provider.get_tracer("core_api")
+    instrument_engine(db.engine, tracer)
+    services.metrics.registry.register(
+        StateCollector(region, db.engine, lambda: _outbox_pending(db)))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from core_api.events import build_event_pipeline
+
+        pipeline = build_event_pipeline(settings, region, db.writes)
+        await pipeline.start()
+        logger.info("core API of %s started (%s)", region, db.engine.dialect.name)
+        try:
+            yield
+        finally:
+            await pipeline.stop()
+            tracer_provider.shutdown()
+            if database is None:
+                db.dispose()
+
+    app = FastAPI(
+        title=f"Covenant core API ({region})",
+        version="1.0.0",
+        description="Countries, GDP-based contributions, projects in six sectors and their "
+        "50/30/20 profit split, served by one of six regions.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    for router in (api_reference.router, api_statistics.router, api_projects.router,
+                   api_users.router, api_ops.router):
+        app.include_router(router)
+    http_errors.install(app)
+    # Added inside-out: metrics is outermost, so it also times 413s and tracing.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(TracingMiddleware, tracer=tracer)
+    app.add_middleware(MetricsMiddleware, metrics=services.metrics)
+    return app
+
+
+def _outbox_pending(db: Database) -> int:
+    with db.reads() as session:
+        query = select(func.count()).select_from(OutboxEvent).where(
+            OutboxEvent.published_at.is_(None))
+        return session.scalar(query) or 0

@@ -1,0 +1,208 @@
+"""``covenant bench api``: a region API on SQLite next to a bare FastAPI endpoint.
+
+Both run in real uvicorn processes on ephemeral ports for the whole run; scenarios go one
+after the other so each gets the machine. Also runnable as ``python -m core_api.bench`` or
+``python bench/core_api_bench.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from core_api import loadgen
+
+REGION = "ams"
+HOST = "127.0.0.1"
+READ_COUNTRIES = ("FRA", "DEU", "NLD", "ITA", "ESP", "POL", "SWE", "NOR")
+
+
+def _serve(kind: str, data_dir: str) -> None:
+    """Child process: bind port 0, print it, serve until killed."""
+    import uvicorn
+    from fastapi import FastAPI
+    from fastapi.responses import Response
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, 0))
+    if kind == "bare":
+        app = FastAPI()
+        body = b'{"iso3":"FRA","name":"France","capital":"Paris"}'
+
+        @app.get("/bare")
+        async def bare() -> Response:
+            return Response(body, media_type="application/json")
+    else:
+        from controlplane.settings import Settings
+        from core_api.app import create_app
+        from core_api.prepare import prepare_region
+
+        settings = Settings(data_dir=Path(data_dir), database_url=None, nats_url=None,
+                            redis_url=None)
+        prepare_region(settings, REGION)
+        app = create_app(settings, REGION)
+    print(sock.getsockname()[1], flush=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, loop="uvloop",
+                            http="httptools", lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+@contextmanager
+def _server(kind: str, data_dir: str) -> Iterator[int]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_EXPORTER")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core_api.bench", "--serve", kind, "--data-dir", data_dir],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.strip().isdigit():
+            raise RuntimeError(f"{kind} server did not start (exit {proc.poll()})")
+        yield int(line)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+async def _wait_ready(port: int, path: str) -> None:
+    for _ in range(200):
+        try:
+            conn = await loadgen.Connection.open(HOST, port)
+            status = await conn.send(loadgen.get_request(HOST, path))
+            conn.close()
+            if status == 200:
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"server on port {port} never answered {path} with 200")
+
+
+def _post_body(i: int) -> bytes:
+    return json.dumps({
+        "name": f"Bench project {i}", "country": READ_COUNTRIES[i % len(READ_COUNTRIES)],
+        "sector": "energy", "budget_usd": 1_000_000 + i, "beneficiaries": 100, "progress": 10,
+    }).encode()
+
+
+async def _measure(bare: int, api: int, concurrency: int, duration: float,
+                   rate: float) -> dict[str, object]:
+    await _wait_ready(bare, "/bare")
+    await _wait_ready(api, "/ready")
+    country = [loadgen.get_request(HOST, f"/v1/countries/{c}") for c in READ_COUNTRIES]
+    page = loadgen.get_request(HOST, "/v1/projects?limit=50")
+    closed = {
+        "bare": (bare, lambda i: loadgen.get_request(HOST, "/bare")),
+        "get_country": (api, lambda i: country[i % len(country)]),
+        "list_projects": (api, lambda i: page),
+        "create_project": (api, lambda i: loadgen.post_request(HOST, "/v1/projects",
+                                                               _post_body(i))),
+    }
+    results: dict[str, dict[str, float]] = {}
+    for name, (port, make) in closed.items():
+        await loadgen.closed_loop(HOST, port, make, concurrency, min(1.0, duration))  # warm-up
+        results[name] = loadgen.summary(
+            await loadgen.closed_loop(HOST, port, make, concurrency, duration))
+    bare_rps = results["bare"]["throughput_rps"]
+    for name in ("get_country", "list_projects", "create_project"):
+        results[name]["ratio_to_bare"] = round(results[name]["throughput_rps"] / bare_rps, 3)
+    open_results = {
+        "get_country": loadgen.summary(await loadgen.open_loop(
+            HOST, api, lambda i: country[i % len(country)], rate, duration)),
+        "list_projects": loadgen.summary(await loadgen.open_loop(
+            HOST, api, lambda i: page, rate, duration)),
+    }
+    return {"closed_loop": results, "open_loop": open_results}
+
+
+def _outbox(db_file: Path) -> dict[str, int]:
+    with sqlite3.connect(db_file) as conn:
+        rows, published = conn.execute(
+            "SELECT count(*), count(published_at) FROM outbox_events").fetchone()
+        projects = conn.execute("SELECT count(*) FROM projects").fetchone()[0]
+    return {"outbox_rows": rows, "outbox_published": published, "projects": projects}
+
+
+def run(concurrency: int, duration: float, rate: float) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="covenant-bench-") as data_dir, \
+            _server("bare", data_dir) as bare, _server("region", data_dir) as api:
+        figures = asyncio.run(_measure(bare, api, concurrency, duration, rate))
+        outbox = _outbox(Path(data_dir) / f"core_{REGION}.sqlite3")
+    closed = figures["closed_loop"]
+    opened = figures["open_loop"]
+    assert isinstance(closed, dict) and isinstance(opened, dict)
+    read_p99 = max(opened["get_country"]["p99_ms"], opened["list_projects"]["p99_ms"])
+    read_ratio = min(closed["get_country"]["ratio_to_bare"],
+                     closed["list_projects"]["ratio_to_bare"])
+    writes = closed["create_project"]["throughput_rps"]
+    return {
+        "benchmark": "core_api", "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} "
+                   f"{platform.python_version()}",
+        "concurrency": concurrency, "duration_s": duration, "open_loop_rate_rps": rate,
+        **figures, "outbox": outbox,
+        "targets": {
+            "read_p99_ms_at_rate": read_p99, "read_p99_under_10ms": read_p99 < 10.0,
+            "read_throughput_ratio": read_ratio, "read_ratio_at_least_0.5": read_ratio >= 0.5,
+            "writes_per_s": writes, "writes_at_least_500": writes >= 500,
+        },
+    }
+
+
+def _print_table(result: dict[str, object]) -> None:
+    closed = result["closed_loop"]
+    assert isinstance(closed, dict)
+    print(f"{'scenario':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'ratio':>8}{'errors':>8}")
+    for name, f in closed.items():
+        print(f"{name:<16}{f['throughput_rps']:>10.0f}{f['p50_ms']:>10.2f}{f['p99_ms']:>10.2f}"
+              f"{f.get('ratio_to_bare', 1.0):>8.2f}{f['errors']:>8.0f}")
+    opened = result["open_loop"]
+    assert isinstance(opened, dict)
+    for name, f in opened.items():
+        print(f"open loop {result['open_loop_rate_rps']} req/s {name}: p50 {f['p50_ms']:.2f} ms, "
+              f"p99 {f['p99_ms']:.2f} ms")
+    print(f"outbox: {result['outbox']}")
+    print(f"targets: {result['targets']}")
+
+
+def run_cli(as_json: bool, concurrency: int, duration: float, rate: float) -> None:
+    result = run(concurrency, duration, rate)
+    if as_json:
+        print(json.dumps(result, separators=(",", ":")))
+    else:
+        _print_table(result)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--serve", choices=("bare", "region"))
+    parser.add_argument("--data-dir", default="")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--rate", type=float, default=200.0)
+    args = parser.parse_args(argv)
+    if args.serve:
+        _serve(args.serve, args.data_dir)
+    else:
+        run_cli(args.json, args.concurrency, args.duration, args.rate)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Where policy decisions and budget snapshots are recorded (SQLAlchemy, its own tables).
+
+Shares the control plane's state database (``COVENANT_STATE_URL``; default SQLite
+``state.db`` under ``data_dir``); tables are created on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import Float, Integer, String, create_engine, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+from slo.budget import BudgetStatus
+from slo.errors import SloError
+from slo.policy import DecisionKind, PolicyDecision
+
+
+class StoreError(SloError):
+    """The SLO store cannot be opened or written."""
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DecisionRow(Base):
+    __tablename__ = "slo_policy_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    service: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    slo_id: Mapped[str] = mapped_column(String(300), default="")
+    incident_id: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(String(2000))
+
+
+class BudgetRow(Base):
+    __tablename__ = "slo_budget_snapshots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    slo_id: Mapped[str] = mapped_column(String(300), index=True)
+    service: Mapped[str] = mapped_column(String(200))
+    objective: Mapped[float] = mapped_column(Float)
+    sli: Mapped[float] = mapped_column(Float)
+    consumed: Mapped[float] = mapped_column(Float)
+    remaining: Mapped[float] = mapped_column(Float)
+    burn_rate: Mapped[float] = mapped_column(Float)
+    total: Mapped[float] = mapped_column(Float)
+
+
+def default_url(state_url: str | None, data_dir: Path) -> str:
+    if state_url:
+        return state_url
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data_dir / 'state.db'}"
+
+
+class SloStore:
+    def __init__(self, url: str) -> None:
+        try:
+            self._engine = create_engine(url)
+            Base.metadata.create_all(self._engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"SLO store {url!r} cannot be opened: {exc}; check "
+                             "COVENANT_STATE_URL") from exc
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+
+    def record_decisions(self, decisions: Sequence[PolicyDecision]) -> None:
+        with self._sessions.begin() as s:
+            s.add_all(DecisionRow(at=d.at, service=d.service, kind=d.kind.value,
+                                  slo_id=d.slo_id, incident_id=d.incident_id, reason=d.reason)
+                      for d in decisions)
+
+    def record_budgets(self, budgets: Sequence[BudgetStatus]) -> None:
+        with self._sessions.begin() as s:
+            s.add_all(BudgetRow(at=b.at, slo_id=b.slo_id, service=b.service,
+                                objective=b.objective, sli=b.sli, consumed=b.consumed,
+                                remaining=b.remaining, burn_rate=b.burn_rate, total=b.total)
+                      for b in budgets)
+
+    def decisions(self, service: str | None = None, limit: int = 1000) -> list[PolicyDecision]:
+        q = select(DecisionRow).order_by(DecisionRow.at.desc(), DecisionRow.id.desc())
+        if service is not None:
+            q = q.where(DecisionRow.service == service)
+        with self._sessions() as s:
+            rows = list(s.scalars(q.limit(limit)))
+        return [PolicyDecision(DecisionKind(r.kind), r.service, r.reason, r.at, r.slo_id,
+                               r.incident_id) for r in reversed(rows)]
+
+    def latest_budgets(self) -> list[BudgetRow]:
+        with self._sessions() as s:
+            rows = list(s.scalars(select(BudgetRow).order_by(BudgetRow.at, BudgetRow.id)))
+        latest: dict[str, BudgetRow] = {r.slo_id: r for r in rows}
+        return sorted(latest.values(), key=lambda r: r.slo_id)
+
+    def close(self) -> None:
+        self._engine.dispose()

@@ -1,0 +1,107 @@
+"""Observe: concurrent probes and scrapes through an injected transport."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from controlplane.desired import ProbePolicy, default_desired
+from controlplane.observation import ProbeStatus
+from controlplane.observe import Observer, count_requests
+
+DESIRED = default_desired(probe=ProbePolicy(timeout_s=0.2, scrape_timeout_s=0.2))
+PORT_REGION = {8201 + i: r for i, r in enumerate(DESIRED.region_names())}
+
+
+def metrics(ok: int, bad: int) -> str:
+    return (
+        "# HELP http_requests_total Requests.\n# TYPE http_requests_total counter\n"
+        f'http_requests_total{{region="x",route="/a",method="GET",status="200"}} {ok}\n'
+        f'http_requests_total{{region="x",route="/a",method="GET",status="500"}} {bad}\n'
+    )
+
+
+class World:
+    """What each region does: ok, refuse, reset, 503 on /ready, or slow."""
+
+    def __init__(self) -> None:
+        self.mode = {r: "ok" for r in DESIRED.region_names()}
+        self.counts = {r: [0, 0] for r in DESIRED.region_names()}
+        self.calls = 0
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        region = PORT_REGION[request.url.port or 0]
+        mode = self.mode[region]
+        if mode == "refuse":
+            raise httpx.ConnectError("refused", request=request)
+        if mode == "reset":
+            raise httpx.ReadError("reset by peer", request=request)
+        if mode == "slow":
+            await asyncio.sleep(0.05)
+        if request.url.path == "/metrics":
+            return httpx.Response(200, text=metrics(*self.counts[region]))
+        if mode == "notready" and request.url.path == "/ready":
+            return httpx.Response(503, json={"ready": False})
+        return httpx.Response(200, json={"ok": True})
+
+
+async def test_one_frozen_observation_per_region() -> None:
+    world = World()
+    world.mode.update(syd="refuse", sin="reset", sfo="notready", jnb="slow")
+    clock = iter([10.0, 11.0])
+    async with httpx.AsyncClient(transport=httpx.MockTransport(world.handle)) as client:
+        observer = Observer(DESIRED, client, clock=lambda: next(clock))
+        first = await observer.observe()
+        world.counts["ams"] = [90, 10]
+        second = await observer.observe()
+    assert set(first) == set(DESIRED.region_names())
+    assert world.calls == 2 * 6 * 4
+    assert first["ams"].status is ProbeStatus.UP and first["ams"].at == 10.0
+    assert first["syd"].status is ProbeStatus.UNREACHABLE and first["syd"].latency_s is None
+    assert "connect failed" in first["syd"].detail
+    assert first["sin"].status is ProbeStatus.NOT_READY and "ReadError" in first["sin"].detail
+    assert first["sfo"].status is ProbeStatus.NOT_READY and first["sfo"].detail == \
+        "/ready answered 503"
+    assert first["jnb"].latency_s is not None and first["jnb"].latency_s >= 0.05
+    assert first["ams"].requests == 0  # no baseline yet
+    assert (second["ams"].requests, second["ams"].errors) == (100, 10)
+    assert second["ams"].error_ratio == 0.1
+    assert not second["syd"].scraped
+
+
+async def test_probe_timeout_counts_as_unreachable() -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("timed out", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(hang)) as client:
+        obs = await Observer(DESIRED, client).observe()
+    assert all(o.status is ProbeStatus.UNREACHABLE for o in obs.values())
+
+
+def test_counter_sums_and_garbage() -> None:
+    assert count_requests(metrics(7, 3)) == (10.0, 3.0)
+    assert count_requests("not {{ metrics") == (0.0, 0.0)
+
+
+async def test_counter_reset_counts_from_zero() -> None:
+    world = World()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(world.handle)) as client:
+        observer = Observer(DESIRED, client)
+        world.counts["iad"] = [500, 0]
+        await observer.observe()
+        world.counts["iad"] = [8, 2]  # the region restarted
+        obs = await observer.observe()
+    assert (obs["iad"].requests, obs["iad"].errors) == (10, 2)
+
+
+def test_counts_the_core_api_exposition() -> None:
+    from prometheus_client import generate_latest
+
+    from core_api.metrics import ApiMetrics
+
+    m = ApiMetrics("syd")
+    for status in (200, 200, 200, 503):
+        m.observe("/v1/countries/{iso3}", "GET", status, 0.01)
+    assert count_requests(generate_latest(m.registry).decode()) == (4.0, 1.0)

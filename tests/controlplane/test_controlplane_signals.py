@@ -1,0 +1,88 @@
+"""SLO policy and anomaly detector wired into decide() as optional inputs."""
+
+from __future__ import annotations
+
+import random
+
+from controlplane.decide import ActionKind, Inputs, ReconcilerState, decide
+from controlplane.desired import AnomalyPolicy, SloPolicy, default_desired
+from controlplane.health import Health
+from controlplane.observation import ProbeStatus, RegionObservation
+from controlplane.signals import (
+    AnomalySignals,
+    CombinedSignals,
+    Signals,
+    SloPolicySignals,
+    StaticSignals,
+)
+
+NAMES = default_desired().region_names()
+
+
+def _obs(latency: float, now: float) -> dict[str, RegionObservation]:
+    return {n: RegionObservation(n, now, ProbeStatus.UP, latency if n == "sin" else 0.02,
+                                 10, 0, True) for n in NAMES}
+
+
+def _budget(service: str, remaining: float) -> object:
+    from slo.budget import BudgetStatus
+
+    return BudgetStatus(slo_id=f"{service}-availability", service=service, objective=0.999,
+                        at=0.0, period_start=0.0, total=1000.0, bad=2.0, sli=0.998,
+                        error_ratio=0.002, consumed=1 - remaining, remaining=remaining,
+                        burn_rate=2.0)
+
+
+def test_slo_policy_reports_exhausted_budget_and_chaos_freeze() -> None:
+    budgets = [_budget("core-api-syd", 0.0), _budget("core-api-ams", 0.5)]
+    source = SloPolicySignals(lambda: budgets,  # type: ignore[arg-type,return-value]
+                              lambda service: service.rsplit("-", 1)[-1])
+    s = source.signals({}, 10.0)
+    assert list(s.slo_breaches) == ["syd"]
+    assert "error budget exhausted" in s.slo_breaches["syd"]
+    assert s.chaos_freeze.startswith("error budget exhausted")
+
+
+def test_chaos_freeze_pauses_chaos_only_when_enforced() -> None:
+    inputs = Inputs(chaos_freeze="error budget exhausted: x")
+    idle = decide(default_desired(), _obs(0.02, 0), ReconcilerState(), 0, inputs)
+    assert ActionKind.PAUSE_CHAOS not in {a.kind for a in idle.actions}
+    enforcing = default_desired(slo=SloPolicy(enforce=True))
+    d = decide(enforcing, _obs(0.02, 0), ReconcilerState(), 0, inputs)
+    pause = [a for a in d.actions if a.kind is ActionKind.PAUSE_CHAOS]
+    assert pause and pause[0].reason.startswith("SLO policy: error budget exhausted")
+    d2 = decide(enforcing, _obs(0.02, 1), d.state, 1, Inputs())
+    assert [a.kind for a in d2.actions] == [ActionKind.RESUME_CHAOS]
+
+
+def test_sustained_latency_anomaly_degrades_the_region_when_enabled() -> None:
+    from anomaly.detector import AnomalyDetector
+
+    source = AnomalySignals(AnomalyDetector(), min_points=3)
+    desired = default_desired(anomaly=AnomalyPolicy(treat_sustained_as_bad=True))
+    state = ReconcilerState()
+    flagged_at = None
+    seen: set[tuple[str, Health]] = set()
+    noise = random.Random(4)
+    # Steady ~20 ms, then a shift to ~250 ms: below the 400 ms slow threshold, so only the
+    # detector can see it.
+    for i in range(260):
+        latency = (20 if i < 200 else 250) / 1000 + noise.gauss(0, 0.0015)
+        obs = _obs(latency, float(i))
+        signals = source.signals(obs, float(i))
+        if flagged_at is None and "sin" in signals.anomalies:
+            flagged_at = i
+        state = decide(desired, obs, state, float(i), Inputs(anomalies=signals.anomalies)).state
+        seen |= {(n, h.state) for n, h in state.regions.items()}
+    assert flagged_at is not None and flagged_at >= 200
+    assert ("sin", Health.DEGRADED) in seen
+    assert all(h is Health.HEALTHY for n, h in seen if n != "sin")
+
+
+def test_combined_sources_merge() -> None:
+    merged = CombinedSignals(
+        StaticSignals(Signals(slo_breaches={"ams": "a"})),
+        StaticSignals(Signals(anomalies={"iad": "b"}, chaos_freeze="f")),
+    ).signals({}, 0.0)
+    assert (dict(merged.slo_breaches), dict(merged.anomalies), merged.chaos_freeze) == (
+        {"ams": "a"}, {"iad": "b"}, "f")

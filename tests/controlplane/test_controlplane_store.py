@@ -1,0 +1,83 @@
+"""The state store on SQLite and on a real PostgreSQL: cycles, actions, incident timelines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from controlplane.decide import ReconcilerState, decide
+from controlplane.desired import HealthPolicy, default_desired
+from controlplane.errors import StoreError
+from controlplane.observation import ProbeStatus, RegionObservation
+from controlplane.store import StateStore, state_url_for
+
+DESIRED = default_desired(health=HealthPolicy(min_dwell_s=0, recover_after=1))
+
+
+def _cycle(store: StateStore, state: ReconcilerState, now: float, syd_up: bool
+           ) -> ReconcilerState:
+    obs = {n: RegionObservation(n, now, ProbeStatus.UP if syd_up or n != "syd"
+                                else ProbeStatus.UNREACHABLE, 0.01, 10, 0, True)
+           for n in DESIRED.region_names()}
+    d = decide(DESIRED, obs, state, now)
+    routed = d.state.routes.as_dict() if d.state.routes else {}
+    store.record_cycle(now, obs.values(), d.verdicts,
+                       {h: max(w, key=lambda t: w[t]) for h, w in routed.items()})
+    store.record_actions(now, d.actions, leader="test-leader")
+    return d.state
+
+
+def _exercise(store: StateStore) -> None:
+    state = ReconcilerState()
+    for i, up in enumerate([True, False, False, False, True, True, True]):
+        state = _cycle(store, state, 100.0 + i, up)
+    incidents = store.incidents()
+    assert len(incidents) == 1
+    inc = incidents[0]
+    assert (inc.region, inc.status, inc.opened_at, inc.resolved_at) == (
+        "syd", "resolved", 102.0, 105.0)
+    assert [(e[1], e[2]) for e in inc.timeline] == [
+        ("opened", "degraded"), ("updated", "down"), ("updated", "recovering"),
+        ("resolved", "resolved")]
+    regions = {r.region: r for r in store.regions()}
+    assert regions["syd"].state == "healthy" and regions["syd"].routed_to == "syd"
+    kinds = [a.kind for a in store.actions()]
+    assert kinds.count("set_routes") == 3  # assert, move away, move back
+    assert store.observation_count() == 7 * 6
+    assert any(v.line.startswith("syd healthy -> degraded") for v in
+               store.verdicts(changed_only=True))
+    assert store.open_incidents() == {}
+
+
+def test_sqlite_store_under_data_dir(tmp_path: Path) -> None:
+    url = state_url_for(None, tmp_path / "data")
+    assert url.endswith("data/state.db")
+    store = StateStore(url)
+    try:
+        _exercise(store)
+    finally:
+        store.close()
+
+
+def test_postgres_store(postgres_url: str) -> None:
+    store = StateStore(postgres_url)
+    try:
+        _exercise(store)
+    finally:
+        store.close()
+
+
+def test_open_incident_survives_for_the_next_leader(tmp_path: Path) -> None:
+    store = StateStore(state_url_for(None, tmp_path))
+    state = ReconcilerState()
+    for i in range(3):
+        state = _cycle(store, state, float(i), syd_up=False)
+    opened = store.open_incidents()
+    assert list(opened) == ["syd"] and opened["syd"].severity == "down"
+    store.close()
+
+
+def test_bad_url_names_the_setting() -> None:
+    with pytest.raises(StoreError, match="COVENANT_STATE_URL"):
+        StateStore("postgresql+psycopg://nobody@127.0.0.1:1/none")

@@ -1,0 +1,114 @@
+"""The real stack on ephemeral ports: six core API processes behind the embedded Toxiproxy,
+the front door and the reconciler. Each fault on syd moves its traffic to sin and opens an
+incident; restoring brings it back and resolves it; a client load through the front door
+sees no failed request from one second after each reroute."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from controlplane.desired import StackPorts, default_desired
+from controlplane.settings import Settings
+from controlplane.stack import Stack
+
+PORTS = StackPorts(control_plane=0, front_door=0, region_api_base=0, proxy_base=0, toxiproxy=0)
+
+
+@dataclass(frozen=True)
+class Hit:
+    started: float
+    ok: bool
+    served_by: str
+
+
+async def _load(url: str, stop: asyncio.Event, hits: list[Hit]) -> None:
+    """GET an Australian resource through the front door, ~20 per second, until stopped."""
+    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                r = await client.get("/v1/countries/AUS")
+                hits.append(Hit(started, r.status_code == 200,
+                                r.headers.get("x-covenant-served-by", "")))
+            except httpx.HTTPError:
+                hits.append(Hit(started, False, ""))
+            await asyncio.sleep(0.05)
+
+
+async def _until(cond: Callable[[], bool], timeout: float, what: str) -> float:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout} s")
+        await asyncio.sleep(0.05)
+    return time.monotonic()
+
+
+async def _fault_cycle(stack: Stack, hits: list[Hit], name: str,
+                       inject: Callable[[], Awaitable[object]],
+                       restore: Callable[[], Awaitable[object]]) -> None:
+    plane = stack.plane
+    assert plane is not None
+    await inject()
+    rerouted = await _until(lambda: plane.router.current is not None
+                            and plane.router.current.target("syd") == "sin", 10,
+                            f"{name}: syd traffic to sin")
+    await _until(lambda: "syd" in plane.store.open_incidents(), 2, f"{name}: incident opened")
+    opened = plane.store.open_incidents()
+    await asyncio.sleep(2.5)  # let the load run on the new route
+    after = [h for h in hits if h.started >= rerouted + 1.0]
+    assert after, f"{name}: no load after the reroute"
+    assert all(h.ok for h in after), f"{name}: failed requests after reroute: " \
+        f"{[h for h in after if not h.ok][:3]}"
+    assert {h.served_by for h in after} == {"sin"}
+    await restore()
+    back = await _until(lambda: plane.router.current is not None
+                        and plane.router.current.target("syd") == "syd", 20,
+                        f"{name}: syd traffic back home")
+    await _until(lambda: "syd" not in plane.store.open_incidents(), 2, f"{name}: resolved")
+    resolved = [i for i in plane.store.incidents("resolved")
+                if i.id == opened["syd"].incident_id]
+    assert resolved and resolved[0].timeline[-1][1] == "resolved"
+    await asyncio.sleep(1.5)
+    settled = [h for h in hits if h.started >= back + 1.0]
+    assert settled and all(h.ok and h.served_by == "syd" for h in settled)
+
+
+async def test_faults_reroute_and_recover(tmp_path: Path) -> None:
+    desired = default_desired(PORTS)
+    stack = Stack(desired, Settings(data_dir=tmp_path / "data"))
+    await stack.start()
+    stop, hits = asyncio.Event(), []
+    load = asyncio.create_task(_load(stack.front_door_url, stop, hits))
+    tox = stack.toxiproxy
+    assert tox is not None
+    try:
+        await _until(lambda: len(hits) > 10, 10, "load running")
+        assert all(h.ok and h.served_by == "syd" for h in hits)
+        await _fault_cycle(stack, hits, "proxy disabled",
+                           lambda: tox.update_proxy("syd_api", enabled=False),
+                           lambda: tox.update_proxy("syd_api", enabled=True))
+        await _fault_cycle(stack, hits, "500 ms latency",
+                           lambda: tox.add_toxic("syd_api", "latency", name="slow",
+                                                 attributes={"latency": 500}),
+                           lambda: tox.remove_toxic("syd_api", "slow"))
+        await _fault_cycle(stack, hits, "connection resets",
+                           lambda: tox.add_toxic("syd_api", "reset_peer", name="errors",
+                                                 stream="upstream", attributes={"timeout": 0}),
+                           lambda: tox.remove_toxic("syd_api", "errors"))
+        async with httpx.AsyncClient(base_url=stack.api_url) as api:
+            incidents = (await api.get("/v1/incidents")).json()
+            assert [i["region"] for i in incidents] == ["syd"] * 3
+            assert all(i["status"] == "resolved" for i in incidents)
+    finally:
+        stop.set()
+        await load
+        await stack.stop()
+    assert all(r.process.returncode is not None for r in stack.regions) or not stack.regions

@@ -1,0 +1,84 @@
+"""`covenant up --config` seams on real services: the region APIs and the state store on
+PostgreSQL, the leader lease as a PostgreSQL advisory lock, events on NATS JetStream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import nats
+import pytest
+import sqlalchemy as sa
+
+from controlplane.desired import StackPorts, load_desired
+from controlplane.leader import PostgresLease
+from controlplane.settings import load_settings
+from controlplane.stack import Stack
+from core_api.bus import Event
+from core_api.nats_bus import NatsBus
+
+
+async def _until(cond: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout} s")
+        await asyncio.sleep(0.05)
+
+
+async def test_up_with_postgres_and_nats(tmp_path: Path, postgres_url: str, nats_url: str,
+                                         redis_url: str, unique: str) -> None:
+    config = tmp_path / "covenant.yaml"
+    config.write_text(
+        "stack: {control_plane: 0, front_door: 0, region_api_base: 0, proxy_base: 0, "
+        "toxiproxy: 0}\n"
+        f"settings:\n  data_dir: '{tmp_path}/data'\n  database_url: '{postgres_url}'\n"
+        f"  state_url: '{postgres_url}'\n  nats_url: '{nats_url}'\n  redis_url: '{redis_url}'\n"
+        f"  nats_stream: 'CP{unique}'\n  nats_subject_prefix: 't{unique}.'\n")
+    settings = load_settings(config)
+    desired = load_desired(config)
+    assert desired.stack == StackPorts(control_plane=0, front_door=0, region_api_base=0,
+                                       proxy_base=0, toxiproxy=0)
+    events: list[Event] = []
+
+    async def collect(event: Event) -> None:
+        events.append(event)
+
+    watcher = NatsBus(nats_url, stream=f"CP{unique}", subject_prefix=f"t{unique}.")
+    stack = Stack(desired, settings)
+    try:
+        await stack.start()
+        await watcher.subscribe("covenant.controlplane.>", collect)
+        plane, tox = stack.plane, stack.toxiproxy
+        assert plane is not None and tox is not None
+        assert isinstance(plane.lease, PostgresLease) and plane.store.url.startswith("postgresql")
+        await tox.update_proxy("jnb_api", enabled=False)
+        await _until(lambda: plane.router.current is not None
+                     and plane.router.current.target("jnb") != "jnb", 15, "jnb rerouted")
+        await _until(lambda: "jnb" in plane.store.open_incidents(), 3, "incident in PostgreSQL")
+        await _until(lambda: any(e.subject == "covenant.controlplane.open_incident"
+                                 for e in events), 10, "event on NATS")
+        opened = next(e for e in events if e.subject == "covenant.controlplane.open_incident")
+        assert json.loads(opened.data)["region"] == "jnb"
+    finally:
+        await stack.stop()
+        await watcher.close()
+        await _drop_stream(nats_url, f"CP{unique}")
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+        assert {"cp_incidents", "cp_actions", "cp_observations"} <= tables
+        assert conn.execute(sa.text("SELECT count(*) FROM cp_incidents")).scalar() == 1
+    engine.dispose()
+
+
+async def _drop_stream(url: str, stream: str) -> None:
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().delete_stream(stream)
+    except nats.js.errors.NotFoundError:
+        pass
+    finally:
+        await nc.close()

@@ -1,0 +1,44 @@
+"""Statistics reads go through Redis, and a committed project change invalidates them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import redis
+
+from controlplane.settings import Settings
+from core_api.app import create_app
+from core_api.prepare import prepare_region
+
+REGION = "syd"  # a region few other tests touch in the shared Redis
+
+
+async def test_country_statistics_are_cached_and_invalidated(redis_url: str,
+                                                             tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=None, nats_url=None, redis_url=redis_url)
+    prepare_region(settings, REGION)
+    key = f"covenant:{REGION}:country:NZL:statistics"
+    client_redis = redis.Redis.from_url(redis_url)
+    client_redis.delete(key)
+    app = create_app(settings, REGION)
+    try:
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://syd") as client:
+            before = (await client.get("/v1/countries/NZL/statistics")).json()
+            assert client_redis.get(key) is not None  # read-through stored it
+            body = {"name": "Geothermal", "country": "NZL", "sector": "energy",
+                    "budget_usd": 5_000}
+            assert (await client.post("/v1/projects", json=body)).status_code == 201
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                now = (await client.get("/v1/countries/NZL/statistics")).json()
+                if now["projects"] == before["projects"] + 1:
+                    break
+                assert asyncio.get_running_loop().time() < deadline, "cache never invalidated"
+                await asyncio.sleep(0.05)
+            assert now["budget_usd"] == before["budget_usd"] + 5_000
+    finally:
+        client_redis.delete(key)
+        client_redis.close()

@@ -1,0 +1,190 @@
+"""Live budgets: direct scrapes vs a real Prometheus scraping the same exporters.
+
+Two tiny exporters (one per region, ephemeral ports) serve counters that the test steps
+forward, including a counter reset. A real Prometheus (tmp storage, ephemeral port) scrapes
+them every second and also loads the generated rules. After each step the test waits until
+Prometheus has the new values, scrapes directly at the same instant, and later replays
+Prometheus' view of those instants through PrometheusSource: both BudgetTrackers must agree.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from slo.metrics_source import PrometheusSource, ScrapeSource
+from slo.rules import render_rules
+from slo.spec import default_spec_path, load_group
+from slo.tracker import BudgetTracker
+
+REGIONS = ("ams", "iad")
+# (ok, err, fast, up) per step and region; step 3 restarts ams (its counters drop).
+STEPS = [
+    {"ams": (100, 0, 95, 1), "iad": (50, 0, 50, 1)},
+    {"ams": (1100, 2, 1080, 1), "iad": (550, 1, 540, 1)},
+    {"ams": (2100, 9, 2000, 0), "iad": (1050, 1, 1040, 1)},
+    {"ams": (300, 1, 290, 1), "iad": (1550, 4, 1530, 0)},
+    {"ams": (1300, 3, 1250, 1), "iad": (2050, 4, 2030, 1)},
+]
+
+
+class _State:
+    def __init__(self) -> None:
+        self.step = 0
+
+
+def _exposition(region: str, ok: int, err: int, fast: int, up: int) -> str:
+    base = f'region="{region}",route="/api",method="GET"'
+    return (
+        "# TYPE http_requests_total counter\n"
+        f'http_requests_total{{{base},status="200"}} {ok}\n'
+        f'http_requests_total{{{base},status="500"}} {err}\n'
+        "# TYPE http_request_duration_seconds histogram\n"
+        f'http_request_duration_seconds_bucket{{{base},le="0.001"}} 0\n'
+        f'http_request_duration_seconds_bucket{{{base},le="0.1"}} {fast}\n'
+        f'http_request_duration_seconds_bucket{{{base},le="+Inf"}} {ok + err}\n'
+        f"http_request_duration_seconds_count{{{base}}} {ok + err}\n"
+        f"http_request_duration_seconds_sum{{{base}}} 1.5\n"
+        "# TYPE covenant_region_up gauge\n"
+        f'covenant_region_up{{region="{region}"}} {up}\n'
+    )
+
+
+def _exporter(region: str, state: _State) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            body = _exposition(region, *STEPS[state.step][region]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait(cond: Callable[[], bool], what: str, deadline_s: float = 30.0) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.1)  # polling interval of a condition wait, not synchronisation by sleep
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture()
+def prometheus(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], _State]]:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.fail("prometheus is not installed; apt-get install prometheus")
+    state = _State()
+    servers = {r: _exporter(r, state) for r in REGIONS}
+    targets = {r: f"http://127.0.0.1:{s.server_address[1]}/metrics" for r, s in servers.items()}
+    (tmp_path / "slo.rules.yml").write_text(render_rules(load_group(default_spec_path()).slos))
+    jobs = "\n".join(
+        f"  - job_name: core-{r}\n    static_configs:\n"
+        f"      - targets: ['127.0.0.1:{s.server_address[1]}']" for r, s in servers.items())
+    (tmp_path / "prometheus.yml").write_text(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        f"rule_files: ['{tmp_path / 'slo.rules.yml'}']\nscrape_configs:\n{jobs}\n")
+    port = _free_port()
+    log = (tmp_path / "prometheus.log").open("w")
+    proc = subprocess.Popen(
+        [binary, f"--config.file={tmp_path / 'prometheus.yml'}",
+         f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def ready() -> bool:
+            try:
+                return httpx.get(f"{url}/-/ready", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+        _wait(ready, "Prometheus to be ready")
+        yield url, targets, state
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+        for s in servers.values():
+            s.shutdown()
+            s.server_close()
+
+
+def test_direct_scrape_and_prometheus_give_the_same_budget(
+        prometheus: tuple[str, dict[str, str], _State]) -> None:
+    url, targets, state = prometheus
+    slos = load_group(default_spec_path()).slos
+    direct, via_prom = BudgetTracker(slos), BudgetTracker(slos)
+    scrape, prom = ScrapeSource(targets), PrometheusSource(url)
+    try:
+        _compare(direct, via_prom, scrape, prom, state)
+        _rules_evaluate(url, prom)
+    finally:
+        scrape.close()
+        prom.close()
+
+
+def _compare(direct: BudgetTracker, via_prom: BudgetTracker, scrape: ScrapeSource,
+             prom: PrometheusSource, state: _State) -> None:
+    instants: list[float] = []
+    for i, step in enumerate(STEPS):
+        state.step = i
+
+        def seen(i: int = i, step: dict[str, tuple[int, int, int, int]] = step) -> bool:
+            got = {s.labels["region"]: s.value for s in prom.query(
+                'http_requests_total{status="200"}')}
+            return all(got.get(r) == step[r][0] for r in REGIONS)
+        _wait(seen, f"Prometheus to scrape step {i}")
+        now = time.time()
+        instants.append(now)
+        direct.collect(scrape, REGIONS, now)
+    for now in instants:  # Prometheus' view of the same instants
+        for region in REGIONS:
+            via_prom.ingest(region, prom.collect(region, at=now), now)
+    end = instants[-1]
+    a = {s.slo_id: s for s in direct.status(end)}
+    b = {s.slo_id: s for s in via_prom.status(end)}
+    assert a.keys() == b.keys()
+    for slo_id, sa in a.items():
+        sb = b[slo_id]
+        assert (sa.bad, sa.total, sa.remaining, sa.burn_rate) == (
+            sb.bad, sb.total, sb.remaining, sb.burn_rate), slo_id
+    ams = a["core-api-availability-ams"]
+    # increases with the restart at step 3: ok 1000+1000+300+1000, err 2+7+1+2
+    assert (ams.total, ams.bad) == (3300 + 12, 12) and ams.exhausted
+    assert a["core-api-uptime-global"].bad == 2 and a["core-api-uptime-global"].total == 10
+
+
+def _rules_evaluate(url: str, prom: PrometheusSource) -> None:
+    """The generated rules load and evaluate in the real Prometheus."""
+    rules = httpx.get(f"{url}/api/v1/rules", timeout=5).json()["data"]["groups"]
+    assert len(rules) == 45 and all(r["health"] != "err" for g in rules for r in g["rules"])
+
+    def recorded() -> bool:
+        return len(prom.query("slo:objective:ratio")) == 15
+    _wait(recorded, "the metadata records")
+    objectives = {s.labels["sloth_slo"]: s.value for s in prom.query("slo:objective:ratio")}
+    # Like Sloth: objective / 100 printed with %g (99.99 / 100 is 0.9998999999999999).
+    assert objectives["availability-ams"] == 0.9995 and objectives["uptime-global"] == 99.99 / 100
