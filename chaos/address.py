@@ -56,7 +56,9 @@ async def resolve(address: str) -> Endpoint:
     host, port_text = split_host_port(address or ":0")
     port = _port(port_text, address)
     if host in WILDCARDS:
-        return Endpoint(socket.AF_INET6 if socket.has_ipv6 else socket.AF_INET, "::", port)
+        if socket.has_ipv6:
+            return Endpoint(socket.AF_INET6, "::", port)
+        return Endpoint(socket.AF_INET, "0.0.0.0", port)  # no IPv6: reported as 0.0.0.0:P
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)

@@ -135,7 +135,7 @@ class ToxiproxyClient:
         body: dict[str, object] = {"attributes": attributes or {}}
         if toxicity is not None:
             body["toxicity"] = toxicity
-        data = (await self._call("POST", f"{_p(proxy)}/toxics/{quote(name, safe='')}", body))
+        data = await self._call("POST", f"{_p(proxy)}/toxics/{quote(name, safe='')}", body)
         return Toxic.model_validate(data.json())
 
     async def remove_toxic(self, proxy: str, name: str) -> None:

@@ -11,110 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
-import struct
 from collections.abc import Callable, Coroutine
-from typing import Any, cast
+from typing import Any
 
 from chaos import toxic_math
 from chaos.address import parse_upstream
 from chaos.clock import Clock
 from chaos.errors import ApiError
-from chaos.stages import Chunk, Receiver, Stage, build_stage
+from chaos.sockets import Side, Sink
+from chaos.stages import Chunk, Receiver, Stage
 from chaos.toxic_spec import DOWNSTREAM, UPSTREAM, ToxicSpec
+from chaos.toxics import build_stage
 
 log = logging.getLogger(__name__)
 
 HIGH_WATER = 8 * 1024 * 1024  # bytes queued inside a link's stages before reading pauses
 LOW_WATER = HIGH_WATER // 2
-_LINGER_ZERO = struct.pack("ii", 1, 0)
-
-
-class Side(asyncio.Protocol):
-    """One socket of the connection; what it reads feeds ``outbound``."""
-
-    def __init__(
-        self, on_lost: Callable[[Side], None], on_made: Callable[[], None] | None = None
-    ) -> None:
-        self._on_made = on_made
-        self.transport: asyncio.Transport | None = None
-        self.outbound: Link | None = None
-        self.peer: Side | None = None
-        self.lost = False
-        self.closing = False
-        self._on_lost = on_lost
-        self._pauses: set[str] = set()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports implement the interface without subclassing asyncio.Transport.
-        self.transport = cast(asyncio.Transport, transport)
-        if self._on_made is not None:
-            self._on_made()
-
-    def data_received(self, data: bytes) -> None:
-        if self.outbound is not None:
-            self.outbound.feed_bytes(data)
-
-    def eof_received(self) -> bool:
-        if self.outbound is not None:
-            self.outbound.feed_eof()
-        return True  # keep the socket open for writing until the other direction closes it
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = True
-        if self.outbound is not None:
-            self.outbound.feed_eof()
-        self._on_lost(self)
-
-    def pause_writing(self) -> None:
-        if self.peer is not None:
-            self.peer.pause("sink")
-
-    def resume_writing(self) -> None:
-        if self.peer is not None:
-            self.peer.resume("sink")
-
-    def pause(self, reason: str) -> None:
-        if not self._pauses and self.transport is not None and not self.closing:
-            self.transport.pause_reading()
-        self._pauses.add(reason)
-
-    def resume(self, reason: str) -> None:
-        self._pauses.discard(reason)
-        if not self._pauses and self.transport is not None and not self.closing:
-            self.transport.resume_reading()
-
-    def write(self, data: bytes) -> None:
-        if self.transport is not None and not self.closing:
-            self.transport.write(data)
-
-    def close(self) -> None:
-        if self.transport is not None and not self.closing:
-            self.closing = True
-            self.transport.close()
-
-    def abort(self) -> None:
-        if self.transport is not None and not self.lost:
-            self.closing = True
-            self.transport.abort()
-
-    def set_linger_zero(self) -> None:
-        sock = self.transport.get_extra_info("socket") if self.transport else None
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
-
-
-class Sink:
-    """The end of a link: writes to the destination socket; EOF closes it."""
-
-    def __init__(self, side: Side) -> None:
-        self.side = side
-
-    def feed(self, chunk: Chunk) -> None:
-        self.side.write(chunk.data)
-
-    def feed_eof(self) -> None:
-        self.side.close()
 
 
 class Link:
@@ -228,8 +140,14 @@ class Connection:
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("toxic task failed; closing the connection", exc_info=task.exception())
+            self.close()
 
     def start(self) -> None:
         """Called when the client is accepted: hold its input until upstream is dialled."""
@@ -241,7 +159,7 @@ class Connection:
         try:
             host, port = parse_upstream(self.upstream_address)
             await loop.create_connection(lambda: self.server, host, port)
-        except (OSError, ApiError) as exc:
+        except (OSError, ApiError, ValueError, OverflowError) as exc:
             log.info("upstream %s unreachable: %s; closing the client", self.upstream_address, exc)
             self.client.close()  # spec 1.7.1: the client reads EOF at once
             self._finish()
@@ -265,7 +183,8 @@ class Connection:
             self.client.set_linger_zero()
             self.server.set_linger_zero()
         self.links = {UPSTREAM: up, DOWNSTREAM: down}
-        self.client.outbound, self.server.outbound = up, down
+        self.client.attach(up)
+        self.server.attach(down)
 
     def _side_lost(self, side: Side) -> None:
         # While upstream is still being dialled, _dial sees client.lost and cleans up.

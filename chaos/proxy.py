@@ -7,7 +7,8 @@ import logging
 
 from chaos import address, toxic_math
 from chaos.clock import Clock
-from chaos.connection import Connection, Side
+from chaos.connection import Connection
+from chaos.sockets import Side
 from chaos.toxic_spec import DOWNSTREAM, UPSTREAM, ToxicSpec
 
 log = logging.getLogger(__name__)

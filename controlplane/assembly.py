@@ -55,6 +55,7 @@ def build_control_plane(desired: DesiredState, settings: Settings, *,
                         bus: Publisher | None = None, holder: str | None = None,
                         extra_routers: Sequence[Router] = (), hooks: Hooks | None = None,
                         signals: SignalSource | None = None,
+                        on_scrape: Callable[[str, str, float], None] | None = None,
                         on_decision: Callable[[Decision], None] | None = None,
                         transport: httpx.AsyncBaseTransport | None = None,
                         clock: Callable[[], float] = time.time) -> ControlPlane:
@@ -69,7 +70,8 @@ def build_control_plane(desired: DesiredState, settings: Settings, *,
     local = LocalRouter()
     router: Router = FanoutRouter(local, *extra_routers) if extra_routers else local
     reconciler = Reconciler(
-        desired, Observer(desired, client, clock=clock), router, store, lease,
+        desired, Observer(desired, client, clock=clock, on_scrape=on_scrape), router, store,
+        lease,
         ControlPlaneMetrics(registry),
         publisher=EventPublisher(bus, holder) if bus is not None else None,
         hooks=hooks, signals=signals, clock=clock, on_decision=on_decision)

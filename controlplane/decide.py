@@ -136,6 +136,8 @@ def _verdict(name: str, before: RegionHealth, after: RegionHealth, signal: Signa
         body = f"up, {latency}"
         if after.state is Health.RECOVERING:
             body += f", {after.good_streak} good cycle(s) on probation"
+        elif after.state is not Health.HEALTHY:
+            body += f", {after.good_streak} good cycle(s), sitting out the minimum dwell"
     else:
         body = f"{problem} ({max(after.bad_streak, after.missing_streak)} cycle(s))"
     return Verdict(name, after.state, changed, f"{head}: {body}")
@@ -160,8 +162,10 @@ def _incident_actions(name: str, before: RegionHealth | None, after: RegionHealt
     if current.severity != after.state.value:
         incidents[name] = OpenIncident(current.incident_id, name, after.state.value,
                                        current.opened_at)
+        why = "answering well again, on probation" if after.state is Health.RECOVERING \
+            else after.last_problem
         return [Action(ActionKind.UPDATE_INCIDENT,
-                       f"{name} {current.severity} -> {after.state}: {after.last_problem}",
+                       f"{name} {current.severity} -> {after.state}: {why}",
                        region=name, incident_id=current.incident_id,
                        severity=after.state.value)]
     return []
@@ -202,6 +206,8 @@ def _routes_reason(state: ReconcilerState, routes: RouteTable,
     if state.routes is None or state.leader_epoch != epoch:
         moved = routes.moved()
         summary = ", ".join(f"{h}->{t}" for h, t in sorted(moved.items())) or "all home"
+        if state.leader_epoch == epoch:
+            return f"the last apply failed: assert routes again ({summary})"
         return f"leadership epoch {epoch}: assert routes ({summary})"
     before, after = state.routes.as_dict(), routes.as_dict()
     parts = []

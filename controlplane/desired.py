@@ -79,6 +79,17 @@ class AnomalyPolicy(_Model):
     treat_sustained_as_bad: bool = Field(default=False)
 
 
+class Route53Policy(_Model):
+    """Also drive Route 53 weighted records (production DNS) with the same route table."""
+
+    zone_id: str = Field(min_length=1)
+    domain: str = Field(min_length=1, description="Records are <home>.<domain>.")
+    targets: dict[str, str] = Field(description="Region -> the DNS name its endpoint has.")
+    ttl: int = Field(default=10, ge=0)
+    endpoint_url: str | None = Field(default=None, description="Only for a moto/local AWS.")
+    aws_region: str = "us-east-1"
+
+
 class StackPorts(_Model):
     host: str = "127.0.0.1"
     control_plane: int = Field(default=8000, ge=0, le=65535)
@@ -97,6 +108,7 @@ class DesiredState(_Model):
     hooks: HookPolicy = HookPolicy()
     slo: SloPolicy = SloPolicy()
     anomaly: AnomalyPolicy = AnomalyPolicy()
+    route53: Route53Policy | None = None
     stack: StackPorts = StackPorts()
     settings: dict[str, Any] = Field(default_factory=dict, description="Read by Settings.")
 
@@ -107,6 +119,8 @@ class DesiredState(_Model):
             raise ValueError(f"region names must be unique, got {names}")
         if not names:
             raise ValueError("at least one region is required")
+        if self.route53 is not None and set(self.route53.targets) != set(names):
+            raise ValueError(f"route53.targets must name exactly the regions {names}")
         default = self.routing.default_region
         if default is not None and default not in names:
             raise ValueError(f"routing.default_region {default!r} is not one of {names}")

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -88,8 +89,11 @@ async def _wait(cp: httpx.AsyncClient, cond: Any, timeout: float) -> float | Non
     return None
 
 
-async def _trial(cp: httpx.AsyncClient, tox: Any, load: Load, fault: str, region: str
-                 ) -> Trial:
+async def _trial(cp: httpx.AsyncClient, tox: Any, load: Load, fault: str, region: str,
+                 phase_s: float) -> Trial:
+    # Settling ends just after a reconcile pass; a real fault lands at any point of the
+    # probe interval, so wait a random phase first (else MTTD is biased high).
+    await asyncio.sleep(phase_s)
     injected = time.time()
     await _inject(tox, fault, f"{region}_api")
     rerouted = await _wait(cp, lambda r: r[region].get(region, 0) == 0, 15)
@@ -235,13 +239,15 @@ async def _measure(stack: dict[str, Any], trials: int) -> tuple[list[Trial], dic
     load = Load(stack["front_door"], _homes())
     runner = asyncio.create_task(load.run())
     names = list(stack["regions"])
+    phases = random.Random(20261125)  # fixed seed: the same phases on every run
     results: list[Trial] = []
     async with httpx.AsyncClient(base_url=stack["control_plane"], timeout=10) as cp, \
             ToxiproxyClient(stack["toxiproxy"]) as tox:
         await _settle(cp, timeout=60)
         for fault in FAULTS:
             for i in range(trials):
-                trial = await _trial(cp, tox, load, fault, names[i % len(names)])
+                trial = await _trial(cp, tox, load, fault, names[i % len(names)],
+                                     phases.uniform(0.0, 1.0))
                 print(f"{trial.fault:18} {trial.region}: MTTD {trial.mttd_s} s, reroute "
                       f"{trial.reroute_s} s, client errors {trial.errors_during} "
                       f"({trial.errors_after_reroute_1s} from 1 s after reroute)", flush=True)

@@ -1,7 +1,8 @@
 """An in-repo fake region: the probe endpoints, RED counters and a fault switch.
 
 Used by unit tests and as a stand-in where the real core API is not needed. ``mode`` is
-``ok``, ``error`` (every route answers 500) or ``slow`` (every route waits ``delay_s``).
+``ok``, ``error`` (every route answers 500), ``api_errors`` (500 except the probe
+endpoints) or ``slow`` (every route waits ``delay_s``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ class FakeRegion:
     async def _any(self, request: Request) -> Response:
         if self.mode == "slow":
             await asyncio.sleep(self.delay_s)
-        status = 500 if self.mode == "error" else 200
+        probe = request.url.path in ("/live", "/ready", "/health")
+        failing = self.mode == "error" or (self.mode == "api_errors" and not probe)
+        status = 500 if failing else 200
         self.counts[(request.url.path, status)] += 1
         return JSONResponse({"region": self.name, "path": request.url.path}, status_code=status)
 

@@ -36,11 +36,13 @@ class ProbeResult:
 class Observer:
     def __init__(self, desired: DesiredState, client: httpx.AsyncClient,
                  clock: Callable[[], float] = time.time,
-                 timer: Callable[[], float] = time.perf_counter) -> None:
+                 timer: Callable[[], float] = time.perf_counter,
+                 on_scrape: Callable[[str, str, float], None] | None = None) -> None:
         self._desired = desired
         self._client = client
         self._clock = clock
         self._timer = timer
+        self._on_scrape = on_scrape  # (region, exposition text, cycle time): e.g. SLO budgets
         self._counters: dict[str, tuple[float, float]] = {}  # region -> (total, 5xx)
 
     async def observe(self) -> dict[str, RegionObservation]:
@@ -53,6 +55,8 @@ class Observer:
         probes = asyncio.gather(*(self._probe(region.endpoint, p) for p in PROBE_PATHS))
         results, scrape = await asyncio.gather(probes, self._scrape(region.endpoint))
         requests, errors = self._deltas(region.name, scrape)
+        if scrape is not None and self._on_scrape is not None:
+            self._on_scrape(region.name, scrape, at)
         live = results[0]
         failed = [r for r in results if not r.ok]
         if not live.ok and live.connect_failed:
@@ -64,7 +68,11 @@ class Observer:
         # The median probe: a latency fault slows all three, a scheduling hiccup only one.
         latency = None if status is ProbeStatus.UNREACHABLE else \
             sorted(r.latency_s for r in results)[len(results) // 2]
-        detail = "; ".join(f"{r.path} {r.problem}" for r in failed)
+        problems = {r.problem for r in failed}
+        if len(failed) == len(results) and len(problems) == 1:
+            detail = f"every probe {problems.pop()}"
+        else:
+            detail = "; ".join(f"{r.path} {r.problem}" for r in failed)
         return RegionObservation(region.name, at, status, latency, requests, errors,
                                  scrape is not None, detail)
 

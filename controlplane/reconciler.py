@@ -87,11 +87,7 @@ class Reconciler:
         self._metrics.observe_cycle(time.perf_counter() - started, decision.verdicts,
                                     decision.actions, leading)
         self.last, self.passes = decision, self.passes + 1
-        for verdict in decision.verdicts:
-            if verdict.changed:
-                log.info("verdict: %s", verdict.line)
-        for action in decision.actions:
-            log.info("action %s: %s", action.kind.value, action.reason)
+        _log(decision)
         if self._on_decision:
             self._on_decision(decision)
         return decision
@@ -146,3 +142,11 @@ class Reconciler:
             if left > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=left)
+
+
+def _log(decision: Decision) -> None:
+    for verdict in decision.verdicts:
+        if verdict.changed:
+            log.info("verdict: %s", verdict.line)
+    for action in decision.actions:
+        log.info("action %s: %s", action.kind.value, action.reason)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from controlplane.desired import Route53Policy
 from controlplane.errors import ControlPlaneError
 from controlplane.routing import RouteTable
 
@@ -70,3 +71,12 @@ class Route53Router:
             home = name[: -len(self._domain) - 2]
             out.setdefault(home, {})[record["SetIdentifier"]] = int(record["Weight"])
         return out
+
+
+def route53_router(policy: Route53Policy) -> Route53Router:
+    """A boto3 Route 53 client (credentials from the usual AWS chain) behind the Router."""
+    import boto3
+
+    client = boto3.client("route53", region_name=policy.aws_region,
+                          endpoint_url=policy.endpoint_url)
+    return Route53Router(client, policy.zone_id, policy.domain, policy.targets, policy.ttl)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from controlplane.observation import RegionObservation
 
@@ -57,7 +57,7 @@ class SloPolicySignals:
             region = getattr(b, "region", "") or self._region_of(b.service)
             if b.exhausted and region is not None:
                 breaches.setdefault(region, f"{b.slo_id} error budget exhausted "
-                                            f"({b.remaining:.1%} left)")
+                                            f"({b.consumed:.0%} of it spent)")
         freeze = next((d.reason for d in evaluate(budgets, [], now)
                        if d.kind is DecisionKind.FREEZE_CHAOS), "")
         return Signals(slo_breaches=breaches, chaos_freeze=freeze)
@@ -114,3 +114,63 @@ class CombinedSignals:
             anomalies.update({k: v for k, v in s.anomalies.items() if k not in anomalies})
             freeze = freeze or s.chaos_freeze
         return Signals(breaches, anomalies, freeze)
+
+
+class SloBudgetSignals:
+    """Live budgets for the policy: each cycle's scrapes go into ``slo.tracker.BudgetTracker``
+    (with ``covenant_region_up`` from the probes), and ``SloPolicySignals`` reads its status.
+
+    ``feed`` is the observer's ``on_scrape`` hook; only the SLI series are parsed.
+    """
+
+    def __init__(self, tracker: Any) -> None:
+        self._tracker = tracker
+        self._texts: dict[str, str] = {}
+        self._policy = SloPolicySignals(self._status, lambda service: None)
+        self._now = 0.0
+
+    @classmethod
+    def default(cls) -> SloBudgetSignals:
+        """The shipped core-API SLOs (``slo/specs/core-api.yaml``)."""
+        from slo.spec import default_spec_path, load_group
+        from slo.tracker import BudgetTracker
+
+        return cls(BudgetTracker(load_group(default_spec_path()).slos))
+
+    def feed(self, region: str, text: str, at: float) -> None:
+        self._texts[region] = text
+
+    def _status(self) -> Sequence[BudgetStatus]:
+        return self._tracker.status(self._now)  # type: ignore[no-any-return]
+
+    def signals(self, observations: Mapping[str, RegionObservation], now: float) -> Signals:
+        from slo.metrics_source import SLI_METRICS, Sample, parse_exposition
+
+        for region, obs in observations.items():
+            text = self._texts.pop(region, "")
+            wanted = "\n".join(line for line in text.splitlines()
+                               if line.startswith(SLI_METRICS))
+            samples = list(parse_exposition(wanted + "\n")) if wanted else []
+            up = 1.0 if obs.status.value == "up" else 0.0
+            samples.append(Sample("covenant_region_up", {"region": region}, up))
+            self._tracker.ingest(region, samples, now)
+        self._now = now
+        return self._policy.signals(observations, now)
+
+
+def signals_for(enforce_slo: bool, watch_anomalies: bool
+                ) -> tuple[SignalSource | None, Callable[[str, str, float], None] | None]:
+    """The sources desired state switches on, and the observer hook that feeds them."""
+    sources: list[SignalSource] = []
+    on_scrape = None
+    if enforce_slo:
+        budgets = SloBudgetSignals.default()
+        sources.append(budgets)
+        on_scrape = budgets.feed
+    if watch_anomalies:
+        from anomaly.detector import AnomalyDetector
+
+        sources.append(AnomalySignals(AnomalyDetector()))
+    if not sources:
+        return None, None
+    return CombinedSignals(*sources), on_scrape

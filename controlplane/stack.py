@@ -27,8 +27,10 @@ from controlplane.decide import Decision
 from controlplane.desired import DesiredState, StackPorts
 from controlplane.errors import ControlPlaneError
 from controlplane.frontdoor import FrontDoor, country_homes
+from controlplane.route53 import route53_router
 from controlplane.servers import RunningServer, start_server
 from controlplane.settings import Settings
+from controlplane.signals import signals_for
 
 if TYPE_CHECKING:
     from chaos.server import ToxiproxyServer
@@ -173,8 +175,12 @@ class Stack:
         self.desired = self.desired.model_copy(update={"regions": regions})
         bus = build_bus(self.settings)
         self._bus = bus
+        signals, on_scrape = signals_for(self.desired.slo.enforce,
+                                         self.desired.anomaly.treat_sustained_as_bad)
+        extra = [route53_router(self.desired.route53)] if self.desired.route53 else []
         self.plane = build_control_plane(self.desired, self.settings, bus=bus,
-                                         on_decision=self.on_decision)
+                                         on_decision=self.on_decision, signals=signals,
+                                         on_scrape=on_scrape, extra_routers=extra)
         await self.plane.reconciler.run_once()  # routes exist before the first request
         self._client = httpx.AsyncClient(timeout=10, limits=httpx.Limits(
             max_connections=200, max_keepalive_connections=50))

@@ -29,13 +29,13 @@ async def list_projects(
 ) -> JsonBytes:
     s = services(request)
     f = ProjectFilter(country=country, sector=sector, status=status)
-    return view_response(await s.call(s.projects.page, f, limit, offset))
+    return JsonBytes(await s.call(s.projects.page_json, f, limit, offset))
 
 
 @router.post("", response_model=ProjectPublic, status_code=201)
 async def create_project(request: Request, body: ProjectCreate) -> JsonBytes:
     s = services(request)
-    return view_response(await s.call(s.projects.create, body), status_code=201)
+    return view_response(await s.write(s.projects.create, body), status_code=201)
 
 
 @router.get("/{project_id}", response_model=ProjectPublic)
@@ -47,11 +47,11 @@ async def get_project(request: Request, project_id: ProjectId) -> JsonBytes:
 @router.patch("/{project_id}", response_model=ProjectPublic)
 async def update_project(request: Request, project_id: ProjectId, body: ProjectUpdate) -> JsonBytes:
     s = services(request)
-    return json_response(await s.call(s.projects.update, project_id, body))
+    return json_response(await s.write(s.projects.update, project_id, body))
 
 
 @router.delete("/{project_id}", status_code=204, response_class=Response)
 async def delete_project(request: Request, project_id: ProjectId) -> Response:
     s = services(request)
-    await s.call(s.projects.delete, project_id)
+    await s.write(s.projects.delete, project_id)
     return Response(status_code=204)

@@ -31,7 +31,7 @@ async def list_users(
 async def create_user(request: Request, body: UserCreate) -> JsonBytes:
     """Only for a country homed in this region (422 naming `country` otherwise)."""
     s = services(request)
-    return json_response(await s.call(s.users.create, body), status_code=201)
+    return json_response(await s.write(s.users.create, body), status_code=201)
 
 
 @router.get("/{user_id}", response_model=UserPublic)
@@ -43,11 +43,11 @@ async def get_user(request: Request, user_id: UserId) -> JsonBytes:
 @router.patch("/{user_id}", response_model=UserPublic)
 async def update_user(request: Request, user_id: UserId, body: UserUpdate) -> JsonBytes:
     s = services(request)
-    return json_response(await s.call(s.users.update, user_id, body))
+    return json_response(await s.write(s.users.update, user_id, body))
 
 
 @router.delete("/{user_id}", status_code=204, response_class=Response)
 async def delete_user(request: Request, user_id: UserId) -> Response:
     s = services(request)
-    await s.call(s.users.delete, user_id)
+    await s.write(s.users.delete, user_id)
     return Response(status_code=204)

@@ -22,6 +22,13 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     events_cli.register_bench(bench)
 
 
+def _quiet_alembic() -> None:
+    import logging
+
+    # Alembic narrates every plugin and step at INFO; keep the CLI's output to the results.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def _regions(region: list[str] | None) -> list[str]:
     from core_api.regions import REGION_CODES
 
@@ -42,6 +49,7 @@ def api(
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
     """Serve one region's core API (JSON logs with trace ids on stderr)."""
+    _quiet_alembic()
     import uvicorn
 
     from controlplane.settings import load_settings
@@ -55,7 +63,8 @@ def api(
     settings = load_settings()
     if prepare:
         prepare_region(settings, region)
-    uvicorn.run(create_app(settings, region), host=host, port=port or default_port(region),
+    chosen_port = default_port(region) if port is None else port  # 0 means "any free port"
+    uvicorn.run(create_app(settings, region), host=host, port=chosen_port,
                 log_config=None, access_log=False, loop="uvloop", http="httptools")
 
 
@@ -63,6 +72,7 @@ def db_upgrade(
     region: list[str] | None = REGIONS_OPTION,
 ) -> None:
     """Apply the Alembic migrations shipped in core_api to each region's database."""
+    _quiet_alembic()
     from controlplane.settings import load_settings
     from core_api.prepare import upgrade_regions
 
@@ -74,6 +84,7 @@ def db_seed(
     region: list[str] | None = REGIONS_OPTION,
 ) -> None:
     """Seed reference data and the deterministic projects (idempotent; upgrades first)."""
+    _quiet_alembic()
     from controlplane.settings import load_settings
     from core_api.prepare import seed_regions, upgrade_regions
 

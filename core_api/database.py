@@ -51,21 +51,23 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=False)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, read_only)
         return engine
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, read_only: bool) -> None:
+    pragmas = (*_SQLITE_PRAGMAS, "PRAGMA query_only=ON") if read_only else _SQLITE_PRAGMAS
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control from the sqlite3 module so BEGIN can be IMMEDIATE.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        for pragma in _SQLITE_PRAGMAS:
+        for pragma in pragmas:
             cursor.execute(pragma)
         cursor.close()
 
@@ -77,11 +79,17 @@ def _configure_sqlite(engine: Engine) -> None:
 
 @dataclass
 class Database:
-    """A region's engine with its read and write session factories."""
+    """A region's engine with its read and write session factories.
+
+    SQLite also gets a second, ``query_only`` engine for the hot read path, so that a
+    connection that serves reads never commits a write itself: then its
+    ``PRAGMA data_version`` changes on every commit to the file (see ``page_cache``).
+    """
 
     engine: Engine
     reads: sessionmaker[Session]
     writes: sessionmaker[Session]
+    read_engine: Engine
 
     @property
     def inline(self) -> bool:
@@ -100,6 +108,7 @@ class Database:
             engine=engine,
             reads=sessionmaker(engine, expire_on_commit=False),
             writes=sessionmaker(write_bind, expire_on_commit=False),
+            read_engine=make_engine(url, read_only=True) if is_sqlite(engine) else engine,
         )
 
     @classmethod
@@ -109,7 +118,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A plain connection for reads: cheaper than a Session on hot paths."""
-        with self.engine.connect() as conn:
+        with self.read_engine.connect() as conn:
             yield conn
 
     @contextmanager
@@ -120,3 +129,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

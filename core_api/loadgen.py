@@ -38,6 +38,13 @@ class Result:
         self.latencies_s.append(latency)
         self.statuses[status] = self.statuses.get(status, 0) + 1
 
+    def extend(self, other: Result) -> None:
+        """Add another run's figures (one scenario measured in several slices)."""
+        self.latencies_s.extend(other.latencies_s)
+        for status, n in other.statuses.items():
+            self.statuses[status] = self.statuses.get(status, 0) + n
+        self.elapsed_s += other.elapsed_s
+
     @property
     def throughput(self) -> float:
         return len(self.latencies_s) / self.elapsed_s if self.elapsed_s else 0.0
@@ -60,6 +67,15 @@ class Connection:
         return cls(reader, writer)
 
     async def send(self, raw: bytes) -> int:
+        status, _ = await self._exchange(raw, keep_body=False)
+        return status
+
+    async def fetch(self, raw: bytes) -> bytes:
+        """The response body (for the occasional check, not the measured loop)."""
+        _, body = await self._exchange(raw, keep_body=True)
+        return body
+
+    async def _exchange(self, raw: bytes, keep_body: bool) -> tuple[int, bytes]:
         self.writer.write(raw)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
@@ -70,9 +86,8 @@ class Connection:
                 length = int(value)
             elif name.lower() == b"transfer-encoding":
                 raise RuntimeError("loadgen reads Content-Length responses only")
-        if length:
-            await self.reader.readexactly(length)
-        return status
+        body = await self.reader.readexactly(length) if length else b""
+        return status, body if keep_body else b""
 
     def close(self) -> None:
         self.writer.close()

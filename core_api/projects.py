@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, delete, func, insert, select
+import orjson
+from sqlalchemy import Connection, Select, Table, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from core_api.database import Database
 from core_api.errors import NotFoundError
 from core_api.models import ProjectRow
 from core_api.outbox import enqueue
+from core_api.page_cache import PageCache
 from core_api.project_status import ProjectStatus
 from core_api.residency import require_home
 from core_api.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
 from core_api.sectors import Sector
 
+logger = logging.getLogger(__name__)
 _COLUMNS = tuple(getattr(ProjectRow, name) for name in ProjectPublic.model_fields)
 
 
@@ -52,6 +56,8 @@ class ProjectPageView:
 
 
 # On the Table, not the mapped class: a plain Core INSERT skips the ORM's bulk machinery.
+# Naive datetimes are UTC (SQLite drops the zone), written with a ``Z`` as pydantic does.
+JSON_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 _TABLE = cast(Table, ProjectRow.__table__)
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
 _VIEW_FIELDS = tuple(f.name for f in fields(ProjectView))
@@ -95,17 +101,29 @@ class ProjectStore:
         self._db = db
         self._region = region
         self._clock = clock
+        self._pages = PageCache(enabled=db.inline)
 
     def page(self, f: ProjectFilter, limit: int, offset: int) -> ProjectPageView:
+        with self._db.read() as conn:
+            return self._page(conn, f, limit, offset)
+
+    def page_json(self, f: ProjectFilter, limit: int, offset: int) -> bytes:
+        """The page as JSON, reused while the database is unchanged (see ``page_cache``)."""
+        with self._db.read() as conn:
+            return self._pages.get_or_build(
+                conn, (f, limit, offset),
+                lambda c: orjson.dumps(self._page(c, f, limit, offset), option=JSON_OPTIONS))
+
+    def _page(self, conn: Connection, f: ProjectFilter, limit: int,
+              offset: int) -> ProjectPageView:
         count, rows_query = _page_statements(bool(f.country), bool(f.sector), bool(f.status))
         params = {"region": self._region, "country": f.country, "limit": limit,
                   "offset": offset, "sector": f.sector and f.sector.value,
                   "status": f.status and f.status.value}
-        with self._db.read() as conn:
-            rows = conn.execute(rows_query, params).all()
-            # A short first page is the whole result: no need to count.
-            short = offset == 0 and len(rows) < limit
-            total = len(rows) if short else int(conn.scalar(count, params) or 0)
+        rows = conn.execute(rows_query, params).all()
+        # A short first page is the whole result: no need to count.
+        short = offset == 0 and len(rows) < limit
+        total = len(rows) if short else int(conn.scalar(count, params) or 0)
         items = [ProjectView(*row) for row in rows]
         return ProjectPageView(total=total, limit=limit, offset=offset, items=items)
 
@@ -124,6 +142,7 @@ class ProjectStore:
             new_id = session.execute(_INSERT, values).scalar_one()
             view = ProjectView(id=new_id, **values)
             enqueue(session, self._region, "project", "created", _event_data(view))
+        logger.debug("project %d created in %s", new_id, body.country)
         return view
 
     def update(self, project_id: int, body: ProjectUpdate) -> ProjectPublic:

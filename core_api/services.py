@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
 from fastapi import Request
@@ -19,7 +23,7 @@ from core_api.catalog import Catalog
 from core_api.contributions import ContributionPolicy
 from core_api.database import Database
 from core_api.metrics import ApiMetrics
-from core_api.projects import ProjectStore
+from core_api.projects import JSON_OPTIONS, ProjectStore
 from core_api.statistics import Statistics
 from core_api.users import UserStore
 
@@ -44,12 +48,24 @@ class Services:
     users: UserStore
     stats: Statistics
     started_at: datetime
+    writer: ThreadPoolExecutor | None = None
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run blocking database work: inline for SQLite, in a worker thread otherwise."""
+        """Run blocking database reads: inline for SQLite, in a worker thread otherwise."""
         if self.db.inline:
             return fn(*args, **kwargs)
         return await run_in_threadpool(fn, *args, **kwargs)
+
+    async def write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a write transaction off the loop: a SQLite writer may wait for the lock (the
+        outbox relay takes it too), and that wait must not stall every other request.
+        SQLite has one writer at a time anyway, so its writes queue on one thread rather
+        than spinning in busy-waits on many; other databases use the shared pool."""
+        if self.writer is None:
+            return await run_in_threadpool(fn, *args, **kwargs)
+        call = functools.partial(fn, *args, **kwargs)
+        context = contextvars.copy_context()  # carries the request's span to the thread
+        return await asyncio.get_running_loop().run_in_executor(self.writer, context.run, call)
 
     @classmethod
     def build(cls, settings: Settings, region: str, db: Database, cache: Cache | None = None,
@@ -62,13 +78,23 @@ class Services:
             metrics=ApiMetrics(region), projects=ProjectStore(db, region, clock),
             users=UserStore(db, region, clock), stats=Statistics(db, region, catalog),
             started_at=clock(),
+            writer=ThreadPoolExecutor(1, thread_name_prefix=f"{region}-writer")
+            if db.inline else None,
         )
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.shutdown(wait=True)
 
 
 def services(request: Request) -> Services:
     """The app's services. A plain call rather than a FastAPI dependency: resolving a
     dependency per request cost more than serving a country (measured, see bench)."""
-    found: Services = request.app.state.services
+    return services_of_app(request.app)
+
+
+def services_of_app(app: Any) -> Services:
+    found: Services = app.state.services
     return found
 
 
@@ -76,13 +102,9 @@ class JsonBytes(Response):
     media_type = "application/json"
 
 
-_ORJSON_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
-
-
 def view_response(view: object, status_code: int = 200) -> JsonBytes:
-    """Serialise dataclass views with orjson; naive datetimes are UTC (SQLite drops the zone),
-    written with a ``Z`` exactly as pydantic writes them."""
-    return JsonBytes(orjson.dumps(view, option=_ORJSON_OPTIONS), status_code=status_code)
+    """Serialise dataclass views with orjson, timestamps exactly as pydantic writes them."""
+    return JsonBytes(orjson.dumps(view, option=JSON_OPTIONS), status_code=status_code)
 
 
 def json_response(model: BaseModel, status_code: int = 200) -> JsonBytes:

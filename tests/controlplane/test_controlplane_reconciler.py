@@ -146,3 +146,28 @@ async def test_loop_runs_until_stopped(tmp_path: Path) -> None:
             stop.set()
             await asyncio.wait_for(task, 5)
             await plane.close()
+
+
+class _FailingRouter:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def apply(self, routes: object) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("route 53 throttled")
+
+
+async def test_failed_route_apply_is_decided_again_next_cycle(tmp_path: Path) -> None:
+    async with fake_regions(**POLICIES) as (desired, _fakes, _servers):
+        router = _FailingRouter()
+        plane = build_control_plane(desired, Settings(data_dir=tmp_path),
+                                    extra_routers=[router])
+        try:
+            await plane.reconciler.run_once()
+            assert plane.reconciler.state.routes is None
+            d = await plane.reconciler.run_once()
+            assert router.calls == 2 and plane.reconciler.state.routes is not None
+            assert d.actions[0].reason.startswith("the last apply failed: assert routes again")
+        finally:
+            await plane.close()

@@ -76,3 +76,42 @@ async def test_unknown_zone_is_a_named_error(moto_url: str) -> None:
                            {"ams": "ams.origin"})
     with pytest.raises(ControlPlaneError, match="ZNOPE"):
         await router.apply(RouteTable.from_targets({"ams": "ams"}))
+
+
+async def test_reconciler_drives_route53_from_covenant_yaml(
+        moto_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from controlplane.assembly import build_control_plane
+    from controlplane.desired import parse_desired
+    from controlplane.fakes import fake_regions
+    from controlplane.route53 import route53_router
+    from controlplane.settings import Settings
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    zone = _client(moto_url).create_hosted_zone(  # type: ignore[attr-defined]
+        Name="covenant.test.", CallerReference="t2")["HostedZone"]["Id"]
+    targets = "".join(f"    {n}: {n}.origin.covenant.test\n" for n in NAMES)
+    desired = parse_desired(f"route53:\n  zone_id: '{zone}'\n  domain: api.covenant.test\n"
+                            f"  endpoint_url: '{moto_url}'\n  targets:\n{targets}")
+    assert desired.route53 is not None
+    router = route53_router(desired.route53)
+    async with fake_regions() as (fakes_desired, _fakes, servers):
+        plane = build_control_plane(fakes_desired, Settings(data_dir=tmp_path),
+                                    extra_routers=[router])
+        try:
+            await plane.reconciler.run_once()
+            assert router.weights()["jnb"]["jnb"] == 100
+            await servers["jnb"].stop()
+            for _ in range(2):
+                await plane.reconciler.run_once()
+            assert router.weights()["jnb"] == {n: (100 if n == "sin" else 0) for n in NAMES}
+        finally:
+            await plane.close()
+
+
+def test_route53_targets_must_cover_the_regions() -> None:
+    from controlplane.desired import parse_desired
+    from controlplane.errors import DesiredStateError
+
+    with pytest.raises(DesiredStateError, match="route53.targets must name exactly"):
+        parse_desired("route53: {zone_id: Z1, domain: d, targets: {ams: a}}\n")

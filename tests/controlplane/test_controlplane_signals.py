@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import random
+import time
+from pathlib import Path
 
+import httpx
+
+from controlplane.assembly import build_control_plane
 from controlplane.decide import ActionKind, Inputs, ReconcilerState, decide
-from controlplane.desired import AnomalyPolicy, SloPolicy, default_desired
+from controlplane.desired import (
+    AnomalyPolicy,
+    HealthPolicy,
+    ProbePolicy,
+    SloPolicy,
+    default_desired,
+)
+from controlplane.fakes import fake_regions
 from controlplane.health import Health
 from controlplane.observation import ProbeStatus, RegionObservation
+from controlplane.settings import Settings
 from controlplane.signals import (
     AnomalySignals,
     CombinedSignals,
     Signals,
     SloPolicySignals,
     StaticSignals,
+    signals_for,
 )
 
 NAMES = default_desired().region_names()
@@ -86,3 +100,39 @@ def test_combined_sources_merge() -> None:
     ).signals({}, 0.0)
     assert (dict(merged.slo_breaches), dict(merged.anomalies), merged.chaos_freeze) == (
         {"ams": "a"}, {"iad": "b"}, "f")
+
+
+async def test_live_slo_budgets_from_scrapes_degrade_a_region(tmp_path: Path) -> None:
+    """Probes stay green; only the SLO budget (fed from /metrics) can see the 5xx."""
+    policies = {"probe": ProbePolicy(interval_s=0.1, timeout_s=0.5, scrape_timeout_s=0.5),
+                "health": HealthPolicy(error_ratio=1.0, min_dwell_s=0.2),
+                "slo": SloPolicy(enforce=True)}
+    async with fake_regions(**policies) as (desired, fakes, servers), \
+            httpx.AsyncClient() as client:
+        signals, on_scrape = signals_for(True, False)
+        plane = build_control_plane(desired, Settings(data_dir=tmp_path), signals=signals,
+                                    on_scrape=on_scrape)
+        try:
+            fakes["syd"].mode = "api_errors"
+            deadline = time.monotonic() + 15
+            while plane.reconciler.state.regions.get("syd", None) is None or \
+                    plane.reconciler.state.regions["syd"].state is Health.HEALTHY:
+                assert time.monotonic() < deadline, "syd never degraded"
+                await client.get(servers["syd"].url + "/v1/countries/AUS")
+                decision = await plane.reconciler.run_once()
+            syd = next(v for v in decision.verdicts if v.region == "syd")
+            assert "SLO policy: core-api-availability-syd error budget exhausted" in syd.line
+            assert ActionKind.PAUSE_CHAOS in {a.kind for a in decision.actions} or \
+                plane.reconciler.state.chaos_paused
+            assert all(h.state is Health.HEALTHY for n, h in
+                       plane.reconciler.state.regions.items() if n != "syd")
+        finally:
+            await plane.close()
+
+
+def test_signals_for_wires_only_what_is_switched_on() -> None:
+    assert signals_for(False, False) == (None, None)
+    source, hook = signals_for(False, True)
+    assert isinstance(source, CombinedSignals) and hook is None
+    source, hook = signals_for(True, False)
+    assert source is not None and hook is not None

@@ -91,7 +91,8 @@ async def test_toxiproxy_python_end_to_end(toxiproxy_python: Any, echo_port: int
     assert await echo_round_trip(port) < 0.1
 
     made = await in_thread(
-        client.populate, [{"name": "p2", "upstream": f"127.0.0.1:{echo_port}", "listen": "127.0.0.1:0"}]
+        client.populate,
+        [{"name": "p2", "upstream": f"127.0.0.1:{echo_port}", "listen": "127.0.0.1:0"}],
     )
     assert [p.name for p in made] == ["p2"]
     await in_thread(client.destroy_all)
@@ -130,8 +131,13 @@ async def test_chaostoolkit_toxiproxy_actions(
     assert await asyncio.wait_for(reader.read(), 5) == b"abc"  # 3 bytes, then closed
     writer.close()
     assert await in_thread(
-        toxic_actions.create_toxic, "ctk", "rp", "reset_peer", "upstream",
-        attributes=None, configuration=config,
+        toxic_actions.create_toxic,
+        "ctk",
+        "rp",
+        "reset_peer",
+        "upstream",
+        attributes=None,
+        configuration=config,
     )
     await in_thread(proxy_actions.reset, configuration=config)
     assert await in_thread(probes.get_proxy_attribute, "ctk", "toxics", configuration=config) == []
@@ -143,8 +149,6 @@ async def test_chaostoolkit_toxiproxy_actions(
     await in_thread(proxy_actions.enable_proxy, "ctk", configuration=config)
     assert await echo_round_trip(port) < 0.1
     with pytest.raises(TypeError):  # the action's own failure mode on a 400 (spec 3.1)
-        await in_thread(
-            toxic_actions.create_toxic, "ctk", "bad", "bogus", configuration=config
-        )
+        await in_thread(toxic_actions.create_toxic, "ctk", "bad", "bogus", configuration=config)
     await in_thread(proxy_actions.delete_proxy, "ctk", configuration=config)
     assert not await in_thread(probes.proxy_exist, "ctk", configuration=config)

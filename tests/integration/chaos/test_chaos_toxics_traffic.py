@@ -32,11 +32,26 @@ async def test_latency_200ms_adds_200_per_round_trip(
     reader, writer = await connect(echo_proxy)
     base = statistics.median([await rtt(reader, writer) for _ in range(5)])
     await toxiproxy.add_toxic("echo", "latency", attributes={"latency": 200})
-    slowed = [await rtt(reader, writer) - base for _ in range(5)]  # the live connection too
-    assert all(0.180 <= added <= 0.220 for added in slowed), slowed
+    slowed = [await rtt(reader, writer) - base for _ in range(7)]  # the live connection too
+    # Never faster than the toxic allows; a loaded CI box can only add scheduling delay,
+    # so the typical (median) round trip is held to the +-20 ms band.
+    assert min(slowed) >= 0.180, slowed
+    assert 0.180 <= statistics.median(slowed) <= 0.220, slowed
     await toxiproxy.add_toxic("echo", "latency", stream="upstream", attributes={"latency": 100})
-    both = await rtt(reader, writer) - base
+    both = statistics.median([await rtt(reader, writer) for _ in range(3)]) - base
     assert 0.280 <= both <= 0.320, both  # two directions add up
+    writer.close()
+
+
+async def test_two_latency_toxics_in_one_direction_add_up(
+    toxiproxy: ToxiproxyServer, echo_proxy: int
+) -> None:
+    reader, writer = await connect(echo_proxy)
+    base = await rtt(reader, writer)
+    await toxiproxy.add_toxic("echo", "latency", name="a", attributes={"latency": 100})
+    await toxiproxy.add_toxic("echo", "latency", name="b", attributes={"latency": 100})
+    added = statistics.median([await rtt(reader, writer) for _ in range(3)]) - base
+    assert 0.180 <= added <= 0.220, added
     writer.close()
 
 
@@ -131,11 +146,15 @@ async def test_removing_timeout_zero_closes_connection(
     writer.close()
 
 
-async def test_timeout_update_from_toxicity_zero(toxiproxy: ToxiproxyServer, echo_proxy: int) -> None:
+async def test_timeout_update_from_toxicity_zero(
+    toxiproxy: ToxiproxyServer, echo_proxy: int
+) -> None:
     await toxiproxy.add_toxic("echo", "timeout", toxicity=0, attributes={"timeout": 0})
     reader, writer = await connect(echo_proxy)
     assert await rtt(reader, writer) < 0.5  # toxicity 0: data passes
-    await toxiproxy.update_toxic("echo", "timeout_downstream", toxicity=1, attributes={"timeout": 100})
+    await toxiproxy.update_toxic(
+        "echo", "timeout_downstream", toxicity=1, attributes={"timeout": 100}
+    )
     started = time.perf_counter()
     assert await read_all(reader, 2) == b""
     assert time.perf_counter() - started < 0.5
@@ -156,12 +175,15 @@ async def test_reset_peer_gives_connection_reset(
     writer.close()
 
 
-@pytest.mark.parametrize(("limit", "sends", "expected"), [
-    (1000, [3000], 1000),  # over: truncated to exactly N
-    (1000, [400, 600], 1000),  # equal, over two chunks
-    (1000, [600, 600], 1000),  # overflow on the second chunk
-    (0, [10], 0),  # zero: the first data closes
-])
+@pytest.mark.parametrize(
+    ("limit", "sends", "expected"),
+    [
+        (1000, [3000], 1000),  # over: truncated to exactly N
+        (1000, [400, 600], 1000),  # equal, over two chunks
+        (1000, [600, 600], 1000),  # overflow on the second chunk
+        (0, [10], 0),  # zero: the first data closes
+    ],
+)
 async def test_limit_data_closes_after_exactly_n_bytes(
     toxiproxy: ToxiproxyServer, echo_proxy: int, limit: int, sends: list[int], expected: int
 ) -> None:

@@ -104,8 +104,9 @@ async def test_faults_reroute_and_recover(tmp_path: Path) -> None:
                                                  stream="upstream", attributes={"timeout": 0}),
                            lambda: tox.remove_toxic("syd_api", "errors"))
         async with httpx.AsyncClient(base_url=stack.api_url) as api:
-            incidents = (await api.get("/v1/incidents")).json()
-            assert [i["region"] for i in incidents] == ["syd"] * 3
+            incidents = [i for i in (await api.get("/v1/incidents")).json()
+                         if i["region"] == "syd"]
+            assert len(incidents) == 3  # one per fault, each opened and resolved
             assert all(i["status"] == "resolved" for i in incidents)
     finally:
         stop.set()

@@ -17,4 +17,5 @@ def test_bench_measures_both_servers_and_writes_through_the_outbox() -> None:
     assert isinstance(outbox, dict)
     created = outbox["projects"] - 82
     assert created > 0 and outbox["outbox_rows"] == created  # one event per write
+    assert outbox["outbox_published"] == created  # the run waits for the relay to drain
     assert set(result["targets"]) >= {"read_p99_under_10ms", "writes_at_least_500"}  # type: ignore[arg-type]

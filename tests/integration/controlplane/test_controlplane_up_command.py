@@ -1,0 +1,60 @@
+"""`covenant up` as a user runs it: a table of what runs where, verdicts as they happen,
+`covenant status` against it, and a clean stop on Ctrl-C (SIGINT) with every child gone."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+CLI = "from controlplane.cli import main; main()"
+
+
+def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out = proc.communicate()[0]
+            pytest.fail(f"covenant up did not come up:\n{out[-3000:]}")
+        time.sleep(0.1)  # polling a condition with a deadline
+
+
+def test_up_prints_table_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    config = tmp_path / "covenant.yaml"
+    config.write_text("stack: {control_plane: 0, front_door: 0, region_api_base: 0, "
+                      f"proxy_base: 0, toxiproxy: 0}}\nsettings: {{data_dir: '{tmp_path}/d'}}\n")
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.Popen([sys.executable, "-c", CLI, "up", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env)
+    try:
+        _wait_for(tmp_path / "d" / "stack.json", proc, timeout=180)
+        stack = json.loads((tmp_path / "d" / "stack.json").read_text())
+        children = [psutil.Process(pid) for pid in stack["region_pids"].values()]
+        assert len(children) == 6 and all(c.is_running() for c in children)
+        r = httpx.get(stack["front_door"] + "/v1/countries/ZAF", timeout=10)
+        assert r.status_code == 200 and r.headers["x-covenant-served-by"] == "jnb"
+        status = subprocess.run([sys.executable, "-c", CLI, "status", "--once", "--url",
+                                 stack["control_plane"]], capture_output=True, text=True,
+                                env=env, timeout=60)
+        assert status.returncode == 0, status.stderr
+        assert all(region in status.stdout for region in ("ams", "iad", "syd", "jnb"))
+        assert "healthy" in status.stdout
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out[-3000:]
+    for needle in ("what runs where", "region API syd", "proxy syd_api", "front door",
+                   "control plane API", "set_routes: leadership epoch", "stopped cleanly."):
+        assert needle in out, f"{needle!r} not in the output of covenant up"
+    alive = psutil.wait_procs(children, timeout=10)[1]
+    assert alive == [], f"region processes left running: {alive}"
