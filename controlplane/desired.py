@@ -79,6 +79,13 @@ class AnomalyPolicy(_Model):
     treat_sustained_as_bad: bool = Field(default=False)
 
 
+class RecordPolicy(_Model):
+    retention_s: float = Field(default=86400.0, gt=0,
+                               description="Observations and verdicts older than this are "
+                               "pruned; incidents and actions are kept.")
+    prune_every: int = Field(default=300, ge=1, description="Passes between prunes.")
+
+
 class Route53Policy(_Model):
     """Also drive Route 53 weighted records (production DNS) with the same route table."""
 
@@ -109,6 +116,7 @@ class DesiredState(_Model):
     slo: SloPolicy = SloPolicy()
     anomaly: AnomalyPolicy = AnomalyPolicy()
     route53: Route53Policy | None = None
+    record: RecordPolicy = RecordPolicy()
     stack: StackPorts = StackPorts()
     settings: dict[str, Any] = Field(default_factory=dict, description="Read by Settings.")
 

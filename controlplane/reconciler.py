@@ -84,6 +84,8 @@ class Reconciler:
         if decision.actions:
             await asyncio.to_thread(self._store.record_actions, now, decision.actions,
                                     self._lease.holder)
+        if leading and self.passes % self.desired.record.prune_every == 0:
+            await asyncio.to_thread(self._store.prune, now - self.desired.record.retention_s)
         self._metrics.observe_cycle(time.perf_counter() - started, decision.verdicts,
                                     decision.actions, leading)
         self.last, self.passes = decision, self.passes + 1

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     create_engine,
+    delete,
     func,
     select,
 )
@@ -166,6 +167,15 @@ class StateStore:
                                 leader=leader, payload=json.dumps(_payload(a))))
                 if a.kind in _INCIDENT_EVENT and a.incident_id:
                     _apply_incident(s, at, a)
+
+    def prune(self, before: float) -> int:
+        """Delete observations and verdicts older than ``before``; returns rows deleted."""
+        with self._sessions.begin() as s:
+            deleted = 0
+            for table in (ObservationRow, VerdictRow):
+                result = s.execute(delete(table).where(table.at < before))
+                deleted += int(getattr(result, "rowcount", 0) or 0)
+        return deleted
 
     def regions(self) -> list[RegionRow]:
         with self._sessions() as s:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import TypeAdapter
-from starlette.routing import Route
 
-from core_api.errors import NotFoundError
 from core_api.http_errors import ERROR_RESPONSES
 from core_api.schemas import (
     ContributionPage,
@@ -27,8 +23,7 @@ router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
 Offset = Annotated[int, Query(ge=0, le=10_000)]
-_ISO3 = re.compile(r"^[A-Za-z]{3}$")
-Iso3Path = Annotated[str, Path(pattern=_ISO3.pattern, description="ISO alpha-3, e.g. FRA")]
+Iso3Path = Annotated[str, Path(pattern=r"^[A-Za-z]{3}$", description="ISO alpha-3, e.g. FRA")]
 RegionCode = Annotated[str, Path(pattern=r"^[a-z]{3}$", examples=["ams"])]
 RegionFilter = Annotated[str | None, Query(pattern=r"^[a-z]{3}$", description="home region")]
 
@@ -120,27 +115,3 @@ async def get_region_contribution(request: Request, code: RegionCode) -> JsonByt
     row = next(r for r in s.catalog.region_contributions() if r.region == code)
     return json_response(row)
 
-
-def install_fast_country_route(app: FastAPI) -> None:
-    """Serve ``GET /v1/countries/{iso3}`` through a plain Starlette route placed first.
-
-    A country body is pre-serialised bytes, so FastAPI's per-request dependency and parameter
-    machinery would be most of the cost (about 40 µs of ~100 µs, measured). ``get_country``
-    above documents the same contract in OpenAPI; this route answers it, with the same 422
-    and 404 bodies.
-    """
-
-    async def serve(request: Request) -> Response:
-        iso3: str = request.path_params["iso3"]
-        if not _ISO3.fullmatch(iso3):
-            return JSONResponse({"detail": [{
-                "type": "string_pattern_mismatch", "loc": ["path", "iso3"],
-                "msg": f"String should match pattern '{_ISO3.pattern}'", "input": iso3,
-            }]}, status_code=422)
-        try:
-            return JsonBytes(services(request).catalog.country_bytes(iso3.upper()))
-        except NotFoundError as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=404)
-
-    app.router.routes.insert(0, Route("/v1/countries/{iso3}", serve, methods=["GET"],
-                                      include_in_schema=False))

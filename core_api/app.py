@@ -19,7 +19,15 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy import func, select
 
 from controlplane.settings import Settings
-from core_api import api_ops, api_projects, api_reference, api_statistics, api_users, http_errors
+from core_api import (
+    api_ops,
+    api_projects,
+    api_reference,
+    api_statistics,
+    api_users,
+    fast_routes,
+    http_errors,
+)
 from core_api.body_limit import BodyLimitMiddleware
 from core_api.database import Database
 from core_api.errors import ConfigurationError
@@ -62,7 +70,7 @@ def create_app(
     for router in (api_projects.router, api_reference.router, api_statistics.router,
                    api_users.router, api_ops.router):
         app.include_router(router)
-    api_reference.install_fast_country_route(app)
+    fast_routes.install(app)
     http_errors.install(app)
     # Added inside-out: metrics is outermost, so it also times 413s and tracing.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)

@@ -1,1 +1,2 @@
-"""Runbook-as-code: typed runbooks, a journaled executor with dry-run and approvals, the Alertmanager webhook trigger, failover actuators."""
+"""Runbook-as-code: typed runbooks, a journaled executor with dry-run and approvals, the
+Alertmanager webhook trigger, failover actuators."""

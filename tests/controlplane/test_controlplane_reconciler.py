@@ -171,3 +171,20 @@ async def test_failed_route_apply_is_decided_again_next_cycle(tmp_path: Path) ->
             assert d.actions[0].reason.startswith("the last apply failed: assert routes again")
         finally:
             await plane.close()
+
+
+async def test_leader_prunes_old_observations(tmp_path: Path) -> None:
+    from controlplane.desired import RecordPolicy
+
+    async with fake_regions(record=RecordPolicy(retention_s=0.5, prune_every=1),
+                            **POLICIES) as (desired, _fakes, _servers):
+        plane = build_control_plane(desired, Settings(data_dir=tmp_path))
+        try:
+            started = time.monotonic()
+            while time.monotonic() - started < 1.5:
+                await plane.reconciler.run_once()
+            assert plane.reconciler.passes > 5
+            # Only the last ~0.5 s of cycles survive, not every pass.
+            assert plane.store.observation_count() < 6 * plane.reconciler.passes
+        finally:
+            await plane.close()

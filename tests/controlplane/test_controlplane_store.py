@@ -81,3 +81,14 @@ def test_open_incident_survives_for_the_next_leader(tmp_path: Path) -> None:
 def test_bad_url_names_the_setting() -> None:
     with pytest.raises(StoreError, match="COVENANT_STATE_URL"):
         StateStore("postgresql+psycopg://nobody@127.0.0.1:1/none")
+
+
+def test_prune_drops_old_observations_and_verdicts_only(tmp_path: Path) -> None:
+    store = StateStore(state_url_for(None, tmp_path))
+    state = ReconcilerState()
+    for i in range(4):
+        state = _cycle(store, state, 100.0 + i, syd_up=i < 1)
+    assert store.prune(before=102.0) == 2 * 6 * 2  # two cycles of observations and verdicts
+    assert store.observation_count() == 2 * 6
+    assert store.incidents() and store.actions()
+    store.close()
