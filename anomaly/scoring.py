@@ -1,82 +1,108 @@
-"""Streaming anomaly score of one series from its forecast residuals (pure, O(1) per point).
+"""Streaming anomaly score of one series (pure, amortised O(1) per point).
 
-Each point's residual (value - cached forecast) is standardised against robust statistics of
-the residuals seen before it. Two tail probabilities are taken: the point's own surprise, and
-the surprise of the mean of the last few standardised residuals against the history of such
-means (a level shift shows there before any single point is extreme). The smaller one becomes
-a log-scaled score in [0, 1]. After the score crosses ``alarm_level`` the next ``quiet_points``
-are damped: one anomaly should raise one alarm, not a burst.
+Two sources are standardised against robust statistics (median, MAD) of their own trailing
+``history``: the forecast residual (value - cached Prophet forecast) and the raw value itself.
+A *channel* is the absolute mean of the last ``w`` standardised points of a source; the value
+source is watched at several scales (one point, a short and a long run) so a spike, a shift and
+a slow drift each show in some channel. Each channel is compared with its own maximum over the
+trailing history: a ratio >= 1 means "more extreme than anything in the recent past". The score
+is the largest ratio, scaled into [0, 1]. After an alarm (ratio >= ``alarm_ratio``) the next
+``quiet_points`` are damped: one anomaly should raise one alarm, not a burst.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-_FLOOR_P = 1e-12
-_SQRT2 = math.sqrt(2.0)
-
 
 @dataclass(frozen=True)
 class ScorerConfig:
-    """Knobs of the residual scorer; one configuration serves every series."""
+    """Knobs of the scorer; one configuration serves every series."""
 
-    history: int = 1000  # residuals behind the robust location/scale
-    min_history: int = 20  # score 0 until this many residuals were seen
-    reestimate_every: int = 20  # points between recomputing the robust statistics
-    short_window: int = 6  # points averaged for the level-shift channel
-    alarm_level: float = 0.5
+    history: int = 2000  # trailing points behind the robust statistics and record maxima
+    min_history: int = 150  # cold start: score 0 until this many points were seen
+    refresh_every: int = 25  # points between recomputing the robust statistics
+    residual_windows: tuple[int, ...] = (1,)
+    value_windows: tuple[int, ...] = (1, 12, 48)
+    record_scale: float = 4.0  # score = min(1, ratio / record_scale)
+    alarm_ratio: float = 1.0
     quiet_points: int = 100
-    quiet_factor: float = 0.3
-    log_floor: float = 1e-12  # p-value mapped to score 1
-
-
-def two_sided_p(z: float) -> float:
-    """P(|N(0,1)| >= |z|)."""
-    return max(math.erfc(abs(z) / _SQRT2), _FLOOR_P)
+    quiet_factor: float = 0.0
 
 
 class Ring:
-    """A fixed-size ring of floats with a running sum (O(1) push)."""
+    """A fixed-size ring of floats (O(1) push)."""
 
     def __init__(self, size: int) -> None:
         self.data: npt.NDArray[np.float64] = np.zeros(size)
         self.count = 0
-        self.total = 0.0
 
     def push(self, x: float) -> None:
-        i = self.count % len(self.data)
-        if self.count >= len(self.data):
-            self.total -= float(self.data[i])
-        self.data[i] = x
-        self.total += x
+        self.data[self.count % len(self.data)] = x
         self.count += 1
 
     def filled(self) -> npt.NDArray[np.float64]:
         return self.data[: min(self.count, len(self.data))]
 
-    def mean(self) -> float:
-        n = min(self.count, len(self.data))
-        return self.total / n if n else 0.0
 
+class RobustSource:
+    """One standardised input: trailing ring, median/MAD refreshed every few points."""
 
-@dataclass
-class RobustStats:
-    """Median and MAD-based scale, refreshed every few points rather than per point."""
+    def __init__(self, history: int, windows: tuple[int, ...]) -> None:
+        self.ring = Ring(history)
+        self.location = 0.0
+        self.scale = 1.0
+        self.windows = windows
+        self.recent: deque[float] = deque(maxlen=max(windows))
 
-    location: float = 0.0
-    scale: float = 1.0
-
-    def refresh(self, sample: npt.NDArray[np.float64], floor: float) -> None:
+    def refresh(self, floor: float) -> None:
+        sample = self.ring.filled()
+        if sample.size < 2:
+            return
         self.location = float(np.median(sample))
-        mad = float(np.median(np.abs(sample - self.location)))
-        spread = 1.4826 * mad
-        if spread <= floor:  # spiky or near-constant residuals: fall back to the std
+        spread = 1.4826 * float(np.median(np.abs(sample - self.location)))
+        if spread <= floor:  # mostly-constant input: the std still sees the rare moves
             spread = float(np.std(sample))
         self.scale = max(spread, floor)
+
+    def channels(self, x: float) -> list[float]:
+        """|mean of the last w standardised points| for every window w; then learn x."""
+        z = (x - self.location) / self.scale
+        self.recent.append(z)
+        self.ring.push(x)
+        out = []
+        for w in self.windows:
+            if w == 1:
+                out.append(abs(z))
+            else:
+                tail = list(self.recent)[-w:]
+                out.append(abs(sum(tail) / len(tail)))
+        return out
+
+
+class RunningMax:
+    """Maximum over the trailing ``size`` pushes (monotonic deque, amortised O(1))."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: deque[tuple[int, float]] = deque()
+        self.count = 0
+
+    def value(self) -> float:
+        return self.items[0][1] if self.items else 0.0
+
+    def push(self, x: float) -> None:
+        while self.items and self.items[-1][1] <= x:
+            self.items.pop()
+        self.items.append((self.count, x))
+        self.count += 1
+        if self.items[0][0] <= self.count - 1 - self.size:
+            self.items.popleft()
 
 
 @dataclass
@@ -87,58 +113,52 @@ class ResidualScorer:
 
     def __post_init__(self) -> None:
         c = self.config
-        self.residuals = Ring(c.history)
-        self.recent_z = Ring(c.short_window)
-        self.means = Ring(c.history)
-        self.res_stats = RobustStats()
-        self.mean_stats = RobustStats()
+        self.residual = RobustSource(c.history, c.residual_windows)
+        self.value = RobustSource(c.history, c.value_windows)
+        n = len(c.residual_windows) + len(c.value_windows)
+        self.maxima = [RunningMax(c.history) for _ in range(n)]
         self.seen = 0
-        self.since_alarm = c.quiet_points
-        self.magnitude = 0.0  # running mean |value|, the scale floor's reference
+        self.since_alarm = c.quiet_points + 1
+        self.magnitude = 0.0  # running mean |value|: the reference for scale floors
 
     @property
     def scale(self) -> float:
         """Current residual scale (drives the exported band's half-width)."""
-        return self.res_stats.scale
+        return self.residual.scale
 
     @property
     def location(self) -> float:
         """Current residual location (the forecast's recent bias)."""
-        return self.res_stats.location
+        return self.residual.location
 
     def update(self, value: float, expected: float) -> float:
         """Score one point, then learn from it. Non-finite input scores 0 and is not learned."""
         if not (math.isfinite(value) and math.isfinite(expected)):
             return 0.0
-        residual = value - expected
         c = self.config
         self.seen += 1
         self.magnitude += (abs(value) - self.magnitude) / min(self.seen, c.history)
-        if self.seen % c.reestimate_every == 1 or self.seen <= c.min_history:
-            self._refresh()
-        z = (residual - self.res_stats.location) / self.res_stats.scale
-        self.recent_z.push(z)
-        short = self.recent_z.mean()
-        zm = (short - self.mean_stats.location) / self.mean_stats.scale
-        self.residuals.push(residual)
-        self.means.push(short)
+        if self.seen % c.refresh_every == 1 or self.seen <= c.min_history:
+            floor = 1e-9 * (self.magnitude + 1e-9)
+            self.residual.refresh(floor)
+            self.value.refresh(floor)
+        levels = self.residual.channels(value - expected) + self.value.channels(value)
+        ratio = 0.0
+        for level, record in zip(levels, self.maxima, strict=True):
+            past = record.value()
+            if level > 0.0:
+                ratio = max(ratio, level / past if past > 0.0 else math.inf)
+            record.push(level)
         if self.seen <= c.min_history:
             return 0.0
-        p = min(two_sided_p(z), two_sided_p(zm))
-        return self._damp(min(1.0, math.log(p) / math.log(c.log_floor)))
+        return self._damp(ratio)
 
-    def _refresh(self) -> None:
-        floor = 1e-6 * max(self.magnitude, 1e-9)
-        if self.residuals.count >= 2:
-            self.res_stats.refresh(self.residuals.filled(), floor)
-        if self.means.count >= 2:
-            self.mean_stats.refresh(self.means.filled(), 1e-6)
-
-    def _damp(self, score: float) -> float:
+    def _damp(self, ratio: float) -> float:
         c = self.config
+        score = min(1.0, ratio / c.record_scale)
         self.since_alarm += 1
         if self.since_alarm <= c.quiet_points:
             return score * c.quiet_factor
-        if score >= c.alarm_level:
+        if ratio >= c.alarm_ratio:
             self.since_alarm = 0
         return score

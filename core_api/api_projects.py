@@ -29,7 +29,7 @@ async def list_projects(
 ) -> JsonBytes:
     s = services(request)
     f = ProjectFilter(country=country, sector=sector, status=status)
-    return JsonBytes(await s.call(s.projects.page_json, f, limit, offset))
+    return JsonBytes(await s.read(s.projects.page_json, f, limit, offset))
 
 
 @router.post("", response_model=ProjectPublic, status_code=201)
@@ -41,7 +41,7 @@ async def create_project(request: Request, body: ProjectCreate) -> JsonBytes:
 @router.get("/{project_id}", response_model=ProjectPublic)
 async def get_project(request: Request, project_id: ProjectId) -> JsonBytes:
     s = services(request)
-    return json_response(await s.call(s.projects.get, project_id))
+    return json_response(await s.read(s.projects.get, project_id))
 
 
 @router.patch("/{project_id}", response_model=ProjectPublic)

@@ -24,7 +24,7 @@ async def list_users(
     country: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
 ) -> JsonBytes:
     s = services(request)
-    return json_response(await s.call(s.users.page, country, limit, offset))
+    return json_response(await s.read(s.users.page, country, limit, offset))
 
 
 @router.post("", response_model=UserPublic, status_code=201)
@@ -37,7 +37,7 @@ async def create_user(request: Request, body: UserCreate) -> JsonBytes:
 @router.get("/{user_id}", response_model=UserPublic)
 async def get_user(request: Request, user_id: UserId) -> JsonBytes:
     s = services(request)
-    return json_response(await s.call(s.users.get, user_id))
+    return json_response(await s.read(s.users.get, user_id))
 
 
 @router.patch("/{user_id}", response_model=UserPublic)

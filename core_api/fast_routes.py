@@ -100,7 +100,7 @@ async def _country(request: Request) -> Response:
 async def _project_page(request: Request) -> Response:
     f, limit, offset = request.scope[PARSED]
     s = services(request)
-    return JsonBytes(await s.call(s.projects.page_json, f, limit, offset))
+    return JsonBytes(await s.read(s.projects.page_json, f, limit, offset))
 
 
 def install(app: FastAPI) -> None:

@@ -1,4 +1,4 @@
-"""What a region's request handlers use, built once per app and reached through ``Deps``."""
+"""What a region's request handlers use, built once per app; ``services(request)`` finds it."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class Services:
     started_at: datetime
     writer: ThreadPoolExecutor | None = None
 
-    async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking database reads: inline for SQLite, in a worker thread otherwise."""
         if self.db.inline:
             return fn(*args, **kwargs)
