@@ -92,6 +92,17 @@ class AnomalyDetector:
         state.last_score = score
         return score
 
+    def backfill(self, key: SeriesKey, ts: Sequence[float], values: Sequence[float]) -> int:
+        """Load history (e.g. from Prometheus after a restart) without scoring it."""
+        state = self._state(key)
+        kept = 0
+        for t, v in zip(ts, values, strict=True):
+            if math.isfinite(v) and math.isfinite(t):
+                state.history.append(float(t), float(v))
+                state.last_value = float(v)
+                kept += 1
+        return kept
+
     def expected(self, region: str, metric: str, ts: datetime) -> float:
         """The cached forecast for ``ts`` (NaN for an unknown series)."""
         state = self._series.get(SeriesKey(region, metric))

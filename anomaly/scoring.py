@@ -7,7 +7,10 @@ source is watched at several scales (one point, a short and a long run) so a spi
 a slow drift each show in some channel. Each channel is compared with its own maximum over the
 trailing history: a ratio >= 1 means "more extreme than anything in the recent past". The score
 is the largest ratio, scaled into [0, 1]. After an alarm (ratio >= ``alarm_ratio``) the next
-``quiet_points`` are damped: one anomaly should raise one alarm, not a burst.
+``quiet_points`` are damped: one anomaly should raise one alarm, not a burst. While damped, a
+point still outside the band (|standardised residual| >= ``band_z``) scores ``quiet_factor`` —
+below the alarm level, so NAB's threshold is unaffected, but steady, so a consumer can tell a
+sustained anomaly (alarm, then quiet_factor, quiet_factor, ...) from a single spike.
 """
 
 from __future__ import annotations
@@ -26,13 +29,15 @@ class ScorerConfig:
 
     history: int = 2000  # trailing points behind the robust statistics and record maxima
     min_history: int = 150  # cold start: score 0 until this many points were seen
+    min_stats: int = 20  # points before the robust statistics (and channels) mean anything
     refresh_every: int = 25  # points between recomputing the robust statistics
     residual_windows: tuple[int, ...] = (1,)
     value_windows: tuple[int, ...] = (1, 12, 48)
     record_scale: float = 4.0  # score = min(1, ratio / record_scale)
     alarm_ratio: float = 1.0
     quiet_points: int = 100
-    quiet_factor: float = 0.0
+    quiet_factor: float = 0.2  # score of a damped point still outside the band
+    band_z: float = 3.0  # the band's half-width in residual scales
 
 
 class Ring:
@@ -69,6 +74,10 @@ class RobustSource:
         if spread <= floor:  # mostly-constant input: the std still sees the rare moves
             spread = float(np.std(sample))
         self.scale = max(spread, floor)
+
+    def learn(self, x: float) -> None:
+        """Remember x without producing channels (before the statistics exist)."""
+        self.ring.push(x)
 
     def channels(self, x: float) -> list[float]:
         """|mean of the last w standardised points| for every window w; then learn x."""
@@ -138,10 +147,14 @@ class ResidualScorer:
         c = self.config
         self.seen += 1
         self.magnitude += (abs(value) - self.magnitude) / min(self.seen, c.history)
-        if self.seen % c.refresh_every == 1 or self.seen <= c.min_history:
+        if self.seen % c.refresh_every == 0 or self.seen <= c.min_history:
             floor = 1e-9 * (self.magnitude + 1e-9)
             self.residual.refresh(floor)
             self.value.refresh(floor)
+        if self.seen <= c.min_stats:  # no statistics yet: learn only
+            self.residual.learn(value - expected)
+            self.value.learn(value)
+            return 0.0
         levels = self.residual.channels(value - expected) + self.value.channels(value)
         ratio = 0.0
         for level, record in zip(levels, self.maxima, strict=True):
@@ -151,14 +164,14 @@ class ResidualScorer:
             record.push(level)
         if self.seen <= c.min_history:
             return 0.0
-        return self._damp(ratio)
+        return self._damp(ratio, outside=levels[0] >= c.band_z if levels else False)
 
-    def _damp(self, ratio: float) -> float:
+    def _damp(self, ratio: float, outside: bool) -> float:
         c = self.config
         score = min(1.0, ratio / c.record_scale)
         self.since_alarm += 1
         if self.since_alarm <= c.quiet_points:
-            return score * c.quiet_factor
+            return c.quiet_factor if outside else 0.0
         if ratio >= c.alarm_ratio:
             self.since_alarm = 0
         return score

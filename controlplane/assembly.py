@@ -22,9 +22,9 @@ from controlplane.metrics import ControlPlaneMetrics
 from controlplane.observe import Observer
 from controlplane.probe_transport import ProbeTransport
 from controlplane.reconciler import Hooks, Reconciler
-from controlplane.settings import Settings
+from controlplane.settings import Settings, state_store_url
 from controlplane.signals import SignalSource
-from controlplane.store import StateStore, state_url_for
+from controlplane.store import StateStore
 
 
 @dataclass
@@ -60,7 +60,7 @@ def build_control_plane(desired: DesiredState, settings: Settings, *,
                         transport: httpx.AsyncBaseTransport | None = None,
                         clock: Callable[[], float] = time.time) -> ControlPlane:
     holder = holder or f"{socket.gethostname()}:{os.getpid()}"
-    url = state_url_for(settings.state_url, settings.data_dir)
+    url = state_store_url(settings.state_url, settings.data_dir)
     store = StateStore(url)
     lease = build_lease(settings.state_url, settings.data_dir, holder)
     registry = CollectorRegistry()

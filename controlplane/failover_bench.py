@@ -2,6 +2,10 @@
 ephemeral ports), a client load through its front door, and for each fault kind and trial:
 time to detect (MTTD, from the incident the reconciler opened), time to reroute (seen from
 outside on /v1/routes), client errors; then one reconcile pass's CPU and resident memory.
+
+Fault kinds: the region's proxy disabled, 500 ms latency and connection resets (through the
+embedded Toxiproxy API), and ``errors``: the region API itself answering every request but
+/live and /metrics with HTTP 500 (its ``/_chaos/fault``, which ``covenant up`` mounts).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from typing import Any
 import httpx
 import psutil
 
-FAULTS = ("proxy_disabled", "latency_500ms", "connection_resets")
+FAULTS = ("proxy_disabled", "latency_500ms", "connection_resets", "errors")
+ERRORS_FAULT = {"error_rate": 1.0, "status": 500}
 POLL_S = 0.02
 
 
@@ -63,21 +68,35 @@ class Load:
             await asyncio.sleep(0.15)
 
 
-async def _inject(tox: Any, fault: str, proxy: str) -> None:
-    if fault == "proxy_disabled":
-        await tox.update_proxy(proxy, enabled=False)
-    elif fault == "latency_500ms":
-        await tox.add_toxic(proxy, "latency", name="bench", attributes={"latency": 500})
-    else:
-        await tox.add_toxic(proxy, "reset_peer", name="bench", stream="upstream",
-                            attributes={"timeout": 0})
+@dataclass
+class Injector:
+    """Network faults through the region's proxy; errors through the region API's own fault
+    switch, called on its origin (not through the proxy it is reached by)."""
 
+    tox: Any
+    http: httpx.AsyncClient
+    origins: dict[str, str]  # region -> its API's own URL
 
-async def _restore(tox: Any, fault: str, proxy: str) -> None:
-    if fault == "proxy_disabled":
-        await tox.update_proxy(proxy, enabled=True)
-    else:
-        await tox.remove_toxic(proxy, "bench")
+    async def inject(self, fault: str, region: str) -> None:
+        proxy = f"{region}_api"
+        if fault == "proxy_disabled":
+            await self.tox.update_proxy(proxy, enabled=False)
+        elif fault == "latency_500ms":
+            await self.tox.add_toxic(proxy, "latency", name="bench", attributes={"latency": 500})
+        elif fault == "connection_resets":
+            await self.tox.add_toxic(proxy, "reset_peer", name="bench", stream="upstream",
+                                     attributes={"timeout": 0})
+        else:
+            url = self.origins[region] + "/_chaos/fault"
+            (await self.http.put(url, json=ERRORS_FAULT)).raise_for_status()
+
+    async def restore(self, fault: str, region: str) -> None:
+        if fault == "proxy_disabled":
+            await self.tox.update_proxy(f"{region}_api", enabled=True)
+        elif fault == "errors":
+            (await self.http.delete(self.origins[region] + "/_chaos/fault")).raise_for_status()
+        else:
+            await self.tox.remove_toxic(f"{region}_api", "bench")
 
 
 async def _wait(cp: httpx.AsyncClient, cond: Any, timeout: float) -> float | None:
@@ -89,18 +108,18 @@ async def _wait(cp: httpx.AsyncClient, cond: Any, timeout: float) -> float | Non
     return None
 
 
-async def _trial(cp: httpx.AsyncClient, tox: Any, load: Load, fault: str, region: str,
+async def _trial(cp: httpx.AsyncClient, faults: Injector, load: Load, fault: str, region: str,
                  phase_s: float) -> Trial:
     # Settling ends just after a reconcile pass; a real fault lands at any point of the
     # probe interval, so wait a random phase first (else MTTD is biased high).
     await asyncio.sleep(phase_s)
     injected = time.time()
-    await _inject(tox, fault, f"{region}_api")
+    await faults.inject(fault, region)
     rerouted = await _wait(cp, lambda r: r[region].get(region, 0) == 0, 15)
     opened = await _opened_at(cp, region, injected)
     await asyncio.sleep(2.0)  # load keeps running on the new route
     restored = time.time()
-    await _restore(tox, fault, f"{region}_api")
+    await faults.restore(fault, region)
     await _wait(cp, lambda r: all(r[h].get(h, 0) == 100 for h in r), 30)
     await _settle(cp)
     window = [(t, ok) for t, home, ok in load.log if home == region and injected <= t < restored]
@@ -242,11 +261,12 @@ async def _measure(stack: dict[str, Any], trials: int) -> tuple[list[Trial], dic
     phases = random.Random(20261125)  # fixed seed: the same phases on every run
     results: list[Trial] = []
     async with httpx.AsyncClient(base_url=stack["control_plane"], timeout=10) as cp, \
-            ToxiproxyClient(stack["toxiproxy"]) as tox:
+            ToxiproxyClient(stack["toxiproxy"]) as tox, httpx.AsyncClient(timeout=10) as http:
+        faults = Injector(tox, http, {r: v["origin"] for r, v in stack["regions"].items()})
         await _settle(cp, timeout=60)
         for fault in FAULTS:
             for i in range(trials):
-                trial = await _trial(cp, tox, load, fault, names[i % len(names)],
+                trial = await _trial(cp, faults, load, fault, names[i % len(names)],
                                      phases.uniform(0.0, 1.0))
                 print(f"{trial.fault:18} {trial.region}: MTTD {trial.mttd_s} s, reroute "
                       f"{trial.reroute_s} s, client errors {trial.errors_during} "

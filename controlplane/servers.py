@@ -40,10 +40,15 @@ class RunningServer:
 
 
 async def start_server(app: ASGIApp, host: str = "127.0.0.1", port: int = 0,
-                       timeout_s: float = 15.0) -> RunningServer:
-    """Start ``app`` on ``host:port`` (0: an ephemeral port) and wait until it listens."""
+                       timeout_s: float = 15.0, *, proxy: bool = False) -> RunningServer:
+    """Start ``app`` on ``host:port`` (0: an ephemeral port) and wait until it listens.
+
+    A ``proxy`` passes the upstream's own Date and Server headers through, so uvicorn must
+    not add a second pair.
+    """
     config = uvicorn.Config(app, host=host, port=port, log_level=logging.WARNING,
-                            access_log=False, lifespan="on", timeout_graceful_shutdown=2)
+                            access_log=False, lifespan="on", timeout_graceful_shutdown=2,
+                            server_header=not proxy, date_header=not proxy)
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve())
     deadline = asyncio.get_running_loop().time() + timeout_s

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         default=65_536, ge=1024,
         description="Largest request body the core API accepts (413 above).",
     )
+    fault_injection: bool = Field(
+        default=False,
+        description="Mount the core API's /_chaos/fault endpoint, which makes a region answer "
+        "a fraction of requests with a 5xx. For chaos testing only (covenant up turns it on "
+        "for its region APIs); refused when environment is production.",
+    )
 
 
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
@@ -95,3 +101,11 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise SettingsError(f"{path}: the top level must be a mapping")
     return loaded
+
+
+def state_store_url(state_url: str | None, data_dir: Path) -> str:
+    """The control-plane state store: ``state_url``, or the embedded default SQLite file."""
+    if state_url:
+        return state_url
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data_dir / 'state.db'}"

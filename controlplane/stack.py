@@ -63,13 +63,24 @@ def free_port(host: str) -> int:
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The settings as ``COVENANT_*`` variables, so region processes see the same config."""
+    """The settings as ``COVENANT_*`` variables, so region processes see the same config
+    (and fault injection on: see ``region_fault_injection``)."""
     env = dict(os.environ)
     for name, value in settings.model_dump().items():
         if value is not None:
             env[f"COVENANT_{name.upper()}"] = str(value)
     env["COVENANT_DATA_DIR"] = str(Path(settings.data_dir).resolve())
+    env["COVENANT_FAULT_INJECTION"] = str(region_fault_injection(settings)).lower()
     return env
+
+
+def region_fault_injection(settings: Settings) -> bool:
+    """Whether the region APIs ``covenant up`` starts mount ``/_chaos/fault`` (a region that
+    answers 5xx, for the errors fault): yes, unless the settings say otherwise explicitly
+    (``fault_injection: false``) or the environment is production."""
+    if "fault_injection" in settings.model_fields_set:
+        return settings.fault_injection
+    return settings.environment != "production"
 
 
 @dataclass
@@ -185,7 +196,7 @@ class Stack:
         self._client = httpx.AsyncClient(timeout=10, limits=httpx.Limits(
             max_connections=200, max_keepalive_connections=50))
         door = FrontDoor(self.desired, self.plane.router, self._client, country_homes())
-        front = await start_server(door.app(), ports.host, ports.front_door)
+        front = await start_server(door.app(), ports.host, ports.front_door, proxy=True)
         api = await start_server(self.plane.api(), ports.host, ports.control_plane)
         self.servers += [front, api]
         self.front_door_url, self.api_url = front.url, api.url

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import (
     Boolean,
@@ -120,13 +119,6 @@ class IncidentView:
 _INCIDENT_EVENT = {ActionKind.OPEN_INCIDENT: "opened", ActionKind.UPDATE_INCIDENT: "updated",
                    ActionKind.RESOLVE_INCIDENT: "resolved"}
 
-
-def state_url_for(state_url: str | None, data_dir: Path) -> str:
-    """The configured URL, or the embedded default SQLite file under ``data_dir``."""
-    if state_url:
-        return state_url
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{data_dir / 'state.db'}"
 
 
 class StateStore:

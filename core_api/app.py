@@ -17,9 +17,11 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy import func, select
+from starlette.routing import BaseRoute, Route
 
 from controlplane.settings import Settings
 from core_api import (
+    api_chaos,
     api_ops,
     api_projects,
     api_reference,
@@ -31,8 +33,9 @@ from core_api import (
 from core_api.body_limit import BodyLimitMiddleware
 from core_api.database import Database
 from core_api.errors import ConfigurationError
+from core_api.faults import FaultMiddleware
 from core_api.metrics import MetricsMiddleware, StateCollector
-from core_api.outbox import OutboxEvent, subject_for
+from core_api.outbox import OutboxEvent, region_filter
 from core_api.regions import REGION_CODES
 from core_api.services import Services
 from core_api.tracing import TracingMiddleware, build_tracer_provider, instrument_engine
@@ -50,6 +53,10 @@ def create_app(
         raise ConfigurationError(
             f"region {region!r} is not one of {', '.join(REGION_CODES)}; pass --region ams etc."
         )
+    if settings.fault_injection and settings.environment == "production":
+        raise ConfigurationError(
+            "fault_injection is on in environment 'production': a production API must not "
+            "let anyone make it fail; unset COVENANT_FAULT_INJECTION")
     db = database or Database.for_region(settings, region)
     services = Services.build(settings, region, db)
     tracer_provider = build_tracer_provider(region, exporter=span_exporter)
@@ -67,13 +74,23 @@ def create_app(
     )
     app.state.services = services
     # Routes are matched in order: the busiest first (projects), the probes last.
-    for router in (api_projects.router, api_reference.router, api_statistics.router,
-                   api_users.router, api_ops.router):
+    routers = [api_projects.router, api_reference.router, api_statistics.router,
+               api_users.router, api_ops.router]
+    if settings.fault_injection:
+        routers.append(api_chaos.router)
+    for router in routers:
         app.include_router(router)
     fast_routes.install(app)
     http_errors.install(app)
-    # Added inside-out: metrics is outermost, so it also times 413s and tracing.
+    # Added inside-out: metrics is outermost, so it also times 413s, injected faults and
+    # tracing.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    if settings.fault_injection:
+        # FastAPI includes routers lazily, so the middleware matches their own routes, after
+        # the app's plain ones (the fast routes first), in the router's order.
+        routes: list[BaseRoute] = [r for r in app.router.routes if isinstance(r, Route)]
+        routes += [r for router in routers for r in router.routes]
+        app.add_middleware(FaultMiddleware, switch=services.faults, routes=routes)
     app.add_middleware(TracingMiddleware, tracer=tracer)
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
     return app
@@ -108,9 +125,8 @@ def _lifespan(
 
 
 def _outbox_pending(db: Database, region: str) -> int:
-    # The subject filter matters when several regions share one PostgreSQL database.
+    # The region filter matters when several regions share one PostgreSQL database.
     query = select(func.count()).select_from(OutboxEvent).where(
-        OutboxEvent.published_at.is_(None),
-        OutboxEvent.subject.startswith(subject_for(region, "", "")[:-1]))
+        OutboxEvent.published_at.is_(None), region_filter(region))
     with db.read() as conn:
         return int(conn.scalar(query) or 0)

@@ -121,10 +121,10 @@ class EventPipeline:
 def build_event_pipeline(
     settings: Settings, region: str, session_factory: SessionFactory
 ) -> EventPipeline:
-    """The bus chosen by ``nats_url``, a relay over ``session_factory``'s outbox and,
+    """The bus chosen by ``nats_url``, a relay over ``region``'s rows of the outbox and,
     when ``redis_url`` is set, the invalidator of this region's cache."""
     bus = build_bus(settings)
-    relay = OutboxRelay(session_factory, bus)
+    relay = OutboxRelay(session_factory, bus, region=region)  # regions may share one DB
     invalidator = (
         CacheInvalidator(build_cache(settings, region), region) if settings.redis_url else None
     )

@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Index, Integer, String, Table, Text, insert
+from sqlalchemy import ColumnElement, DateTime, Index, Integer, String, Table, Text, insert, true
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core_api.db import Base
@@ -49,6 +49,15 @@ _INSERT_EVENT = insert(cast(Table, OutboxEvent.__table__))
 def subject_for(region: str, entity: str, verb: str) -> str:
     """``covenant.<region>.<entity>.<verb>``, e.g. ``covenant.ams.project.created``."""
     return f"covenant.{region}.{entity}.{verb}"
+
+
+def region_filter(region: str | None) -> ColumnElement[bool]:
+    """Rows of ``region``'s events (all rows when None): the subject's ``covenant.<region>.``
+    prefix. Regions sharing one database share one table; each relay and backlog gauge must
+    see only its own region's rows."""
+    if region is None:
+        return true()
+    return OutboxEvent.subject.startswith(f"covenant.{region}.", autoescape=True)
 
 
 def enqueue(

@@ -7,6 +7,8 @@ next run republish it under the same ``Nats-Msg-Id``, which the stream drops.
 On PostgreSQL the batch is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and the
 lock held until the rows are marked, so two relays never publish the same row; SQLite
 ignores the clause (run one relay per SQLite file — there is one process per region).
+A relay given a ``region`` claims, counts and prunes only that region's rows (subjects
+``covenant.<region>.``), so the regions may share one database and each publishes its own.
 
 Database work runs on one dedicated thread so a slow commit never blocks the event loop.
 """
@@ -27,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core_api.bus import BusError, EventBus, Outgoing
-from core_api.outbox import OutboxEvent
+from core_api.outbox import OutboxEvent, region_filter
 from core_api.relay_policy import BackoffPolicy, next_wait, prune_due
 
 __all__ = ["BackoffPolicy", "OutboxRelay", "RelayStats", "next_wait", "unpublished_ids"]
@@ -59,7 +61,9 @@ class _Claim:
 
 
 class OutboxRelay:
-    """Moves pending outbox rows to the bus; ``notify()`` after a commit wakes it at once."""
+    """Moves pending outbox rows to the bus; ``notify()`` after a commit wakes it at once.
+
+    ``region`` limits it to that region's rows; None relays every row in the table."""
 
     def __init__(
         self,
@@ -71,9 +75,12 @@ class OutboxRelay:
         backoff: BackoffPolicy | None = None,
         retention: timedelta | None = timedelta(days=7),
         prune_every: timedelta = timedelta(minutes=10),
+        region: str | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.region = region
+        self._mine = region_filter(region)
         self._session_factory = session_factory
         self._bus = bus
         self._clock = clock
@@ -114,7 +121,7 @@ class OutboxRelay:
         try:
             rows = session.execute(
                 select(OutboxEvent.seq, OutboxEvent.id, OutboxEvent.subject, OutboxEvent.payload)
-                .where(OutboxEvent.published_at.is_(None))
+                .where(OutboxEvent.published_at.is_(None), self._mine)
                 .order_by(OutboxEvent.seq)
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)
@@ -164,7 +171,8 @@ class OutboxRelay:
         now = self._clock()
         with self._session_factory() as session:
             result = session.execute(
-                delete(OutboxEvent).where(OutboxEvent.published_at < now - self.retention)
+                delete(OutboxEvent).where(OutboxEvent.published_at < now - self.retention,
+                                          self._mine)
             )
             session.commit()
         self._last_pruned = now
@@ -175,7 +183,7 @@ class OutboxRelay:
         with self._session_factory() as session:
             count = session.scalar(
                 select(func.count()).select_from(OutboxEvent)
-                .where(OutboxEvent.published_at.is_(None))
+                .where(OutboxEvent.published_at.is_(None), self._mine)
             )
         return int(count or 0)
 
@@ -267,9 +275,9 @@ def _supports_skip_locked(session: Session) -> bool:
     return session.get_bind().dialect.name in ("postgresql", "mysql", "oracle")
 
 
-def unpublished_ids(session: Session) -> Sequence[str]:
-    """Ids of pending rows in publish order (for tests and the CLI)."""
+def unpublished_ids(session: Session, region: str | None = None) -> Sequence[str]:
+    """Ids of pending rows (of ``region``, else all) in publish order (tests and the CLI)."""
     return session.scalars(
-        select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None))
+        select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None), region_filter(region))
         .order_by(OutboxEvent.seq)
     ).all()

@@ -7,7 +7,7 @@ import contextvars
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
@@ -22,6 +22,7 @@ from core_api.cache import Cache, build_cache
 from core_api.catalog import Catalog
 from core_api.contributions import ContributionPolicy
 from core_api.database import Database
+from core_api.faults import FaultSwitch
 from core_api.metrics import ApiMetrics
 from core_api.projects import JSON_OPTIONS, ProjectStore
 from core_api.statistics import Statistics
@@ -49,6 +50,7 @@ class Services:
     stats: Statistics
     started_at: datetime
     writer: ThreadPoolExecutor | None = None
+    faults: FaultSwitch = field(default_factory=FaultSwitch)  # used with fault_injection
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking database reads: inline for SQLite, in a worker thread otherwise."""

@@ -82,12 +82,12 @@ def gate(
     security: bool = typer.Option(False, "--security", help="A security fix (excepted)."),
 ) -> None:
     """Exit 1 while the error-budget policy freezes deploys of SERVICE (CI/CD gate)."""
-    from controlplane.settings import load_settings
+    from controlplane.settings import load_settings, state_store_url
     from slo.policy import deploys_frozen
-    from slo.store import SloStore, default_url
+    from slo.store import SloStore
 
     settings = load_settings()
-    store = SloStore(default_url(settings.state_url, settings.data_dir))
+    store = SloStore(state_store_url(settings.state_url, settings.data_dir))
     decisions = store.decisions(service)
     store.close()
     if not deploys_frozen(decisions, service):
@@ -103,11 +103,11 @@ def gate(
 
 def status(as_json: bool = typer.Option(False, "--json")) -> None:
     """Each SLO's latest recorded budget and the latest policy verdicts."""
-    from controlplane.settings import load_settings
-    from slo.store import SloStore, default_url
+    from controlplane.settings import load_settings, state_store_url
+    from slo.store import SloStore
 
     settings = load_settings()
-    store = SloStore(default_url(settings.state_url, settings.data_dir))
+    store = SloStore(state_store_url(settings.state_url, settings.data_dir))
     rows, decisions = store.latest_budgets(), store.decisions(limit=50)
     store.close()
     if as_json:

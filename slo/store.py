@@ -7,7 +7,6 @@ Shares the control plane's state database (``COVENANT_STATE_URL``; default SQLit
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from sqlalchemy import Float, Integer, String, create_engine, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,12 +49,6 @@ class BudgetRow(Base):
     burn_rate: Mapped[float] = mapped_column(Float)
     total: Mapped[float] = mapped_column(Float)
 
-
-def default_url(state_url: str | None, data_dir: Path) -> str:
-    if state_url:
-        return state_url
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{data_dir / 'state.db'}"
 
 
 class SloStore:

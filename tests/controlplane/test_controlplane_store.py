@@ -10,7 +10,8 @@ from controlplane.decide import ReconcilerState, decide
 from controlplane.desired import HealthPolicy, default_desired
 from controlplane.errors import StoreError
 from controlplane.observation import ProbeStatus, RegionObservation
-from controlplane.store import StateStore, state_url_for
+from controlplane.settings import state_store_url
+from controlplane.store import StateStore
 
 DESIRED = default_desired(health=HealthPolicy(min_dwell_s=0, recover_after=1))
 
@@ -51,7 +52,7 @@ def _exercise(store: StateStore) -> None:
 
 
 def test_sqlite_store_under_data_dir(tmp_path: Path) -> None:
-    url = state_url_for(None, tmp_path / "data")
+    url = state_store_url(None, tmp_path / "data")
     assert url.endswith("data/state.db")
     store = StateStore(url)
     try:
@@ -69,7 +70,7 @@ def test_postgres_store(postgres_url: str) -> None:
 
 
 def test_open_incident_survives_for_the_next_leader(tmp_path: Path) -> None:
-    store = StateStore(state_url_for(None, tmp_path))
+    store = StateStore(state_store_url(None, tmp_path))
     state = ReconcilerState()
     for i in range(3):
         state = _cycle(store, state, float(i), syd_up=False)
@@ -84,7 +85,7 @@ def test_bad_url_names_the_setting() -> None:
 
 
 def test_prune_drops_old_observations_and_verdicts_only(tmp_path: Path) -> None:
-    store = StateStore(state_url_for(None, tmp_path))
+    store = StateStore(state_store_url(None, tmp_path))
     state = ReconcilerState()
     for i in range(4):
         state = _cycle(store, state, 100.0 + i, syd_up=i < 1)

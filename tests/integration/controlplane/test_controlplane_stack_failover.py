@@ -1,11 +1,13 @@
 """The real stack on ephemeral ports: six core API processes behind the embedded Toxiproxy,
-the front door and the reconciler. Each fault on syd moves its traffic to sin and opens an
-incident; restoring brings it back and resolves it; a client load through the front door
-sees no failed request from one second after each reroute."""
+the front door and the reconciler. Each fault on syd (proxy disabled, 500 ms latency,
+connection resets, and the API answering HTTP 500 through its /_chaos/fault) moves its
+traffic to sin and opens an incident; restoring brings it back and resolves it; a client
+load through the front door sees no failed request from one second after each reroute."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -81,6 +83,12 @@ async def _fault_cycle(stack: Stack, hits: list[Hit], name: str,
     assert settled and all(h.ok and h.served_by == "syd" for h in settled)
 
 
+async def _put_fault(origin: httpx.AsyncClient, spec: dict[str, object]) -> None:
+    """The region API's own fault switch (covenant up mounts it on its region APIs)."""
+    response = await origin.put("/_chaos/fault", json=spec)
+    assert response.status_code == 200, response.text
+
+
 async def test_faults_reroute_and_recover(tmp_path: Path) -> None:
     desired = default_desired(PORTS)
     stack = Stack(desired, Settings(data_dir=tmp_path / "data"))
@@ -100,14 +108,25 @@ async def test_faults_reroute_and_recover(tmp_path: Path) -> None:
                                                  attributes={"latency": 500}),
                            lambda: tox.remove_toxic("syd_api", "slow"))
         await _fault_cycle(stack, hits, "connection resets",
-                           lambda: tox.add_toxic("syd_api", "reset_peer", name="errors",
+                           lambda: tox.add_toxic("syd_api", "reset_peer", name="resets",
                                                  stream="upstream", attributes={"timeout": 0}),
-                           lambda: tox.remove_toxic("syd_api", "errors"))
+                           lambda: tox.remove_toxic("syd_api", "resets"))
+        syd = next(r for r in stack.regions if r.region == "syd")
+        async with httpx.AsyncClient(base_url=f"http://{PORTS.host}:{syd.port}") as origin:
+            await _fault_cycle(stack, hits, "HTTP 500 errors",
+                               lambda: _put_fault(origin, {"error_rate": 1.0, "status": 500}),
+                               lambda: origin.delete("/_chaos/fault"))
         async with httpx.AsyncClient(base_url=stack.api_url) as api:
             incidents = [i for i in (await api.get("/v1/incidents")).json()
                          if i["region"] == "syd"]
-            assert len(incidents) == 3  # one per fault, each opened and resolved
+            assert len(incidents) == 4  # one per fault, each opened and resolved
             assert all(i["status"] == "resolved" for i in incidents)
+            # The errors fault was told by the probes and counted by the scrape.
+            errors = max(incidents, key=lambda i: i["opened_at"])
+            assert "answered 500" in json.dumps(errors), errors
+        # Before its reroute the errors fault reached clients: syd answered them with 500
+        # (the front door retries only connect failures, resets and 502-504).
+        assert any(not h.ok and h.served_by == "syd" for h in hits)
     finally:
         stop.set()
         await load

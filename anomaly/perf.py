@@ -1,0 +1,89 @@
+"""``covenant bench anomaly``: scoring throughput, refit time and memory at fleet size."""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
+import psutil
+
+from anomaly.detector import AnomalyDetector, DetectorConfig
+from anomaly.forecast import ForecastConfig
+from anomaly.series import SeriesKey
+
+STEP_S = 60.0
+START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+def fleet_config(days: float) -> DetectorConfig:
+    """The NAB configuration with a 14-day history and a one-day cached horizon."""
+    points = int(days * 86400 / STEP_S)
+    base = DetectorConfig()
+    return replace(
+        base,
+        history_points=points,
+        forecast=replace(base.forecast, train_points=points, horizon_points=1440),
+        refit_every_points=10**9,  # this benchmark refits explicitly
+    )
+
+
+def synthetic(n: int, seed: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """1-minute points: level + daily and weekly cycles + noise + rare spikes."""
+    rng = np.random.default_rng(seed)
+    ts = START + STEP_S * np.arange(n)
+    day = 2 * np.pi * (ts % 86400) / 86400
+    week = 2 * np.pi * (ts % 604800) / 604800
+    level = rng.uniform(50, 500)
+    values = level * (1 + 0.3 * np.sin(day) + 0.1 * np.sin(week)) + rng.normal(0, level * 0.03, n)
+    spikes = rng.random(n) < 0.0005
+    values[spikes] *= 2.0
+    return ts, values
+
+
+def run_perf(regions: int, metrics: int, days: float, workers: int) -> dict[str, float]:
+    """Backfill, refit every series, then score the next hours against the cached bands."""
+    from prophet import Prophet  # noqa: F401  (import cost is not the models' memory)
+
+    proc = psutil.Process()
+    gc.collect()
+    rss_before = proc.memory_info().rss
+    clock_now = [0.0]
+    detector = AnomalyDetector(fleet_config(days), clock=lambda: clock_now[0])
+    history = int(days * 86400 / STEP_S)
+    ahead = 1440
+    keys = [SeriesKey(f"region-{r}", f"metric-{m}") for r in range(regions) for m in range(metrics)]
+    future: dict[SeriesKey, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = {}
+    for i, key in enumerate(keys):
+        ts, values = synthetic(history + ahead, seed=i)
+        detector.backfill(key, ts[:history], values[:history])
+        future[key] = (ts[history:], values[history:])
+    started = time.perf_counter()
+    detector.refit_many(keys, workers=workers)
+    refit_s = time.perf_counter() - started
+    fits = detector.fits
+    gc.collect()
+    rss_models = proc.memory_info().rss
+    points = 0
+    started = time.perf_counter()
+    for j in range(ahead):  # one minute at a time across the fleet, as a scrape loop would
+        for key in keys:
+            ts, values = future[key]
+            detector.observe_epoch(key, float(ts[j]), float(values[j]))
+        points += len(keys)
+    score_s = time.perf_counter() - started
+    return {
+        "series": float(len(keys)),
+        "history_points_per_series": float(history),
+        "refit_seconds": round(refit_s, 2),
+        "refit_workers": float(workers),
+        "fits": float(fits),
+        "scored_points": float(points),
+        "score_points_per_s": round(points / score_s, 0),
+        "prophet_calls_while_scoring": float(detector.fits - fits),
+        "rss_mb_total": round(proc.memory_info().rss / 2**20, 1),
+        "rss_mb_models_and_bands": round((rss_models - rss_before) / 2**20, 1),
+        "detector_bytes_mb": round(detector.resident_bytes() / 2**20, 1),
+    }
