@@ -4,13 +4,32 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
+
+DataDir = Annotated[Path, typer.Option("--data", help="Corpus root in NAB's layout "
+                                       "(folder/file.csv).")]
+LabelsFile = Annotated[Path, typer.Option("--labels", help="NAB combined_windows.json.")]
+OutDir = Annotated[Path, typer.Option("--out", help="Results root; writes "
+                                      "OUT/results/<detector>/<folder>/<detector>_<file>.csv.")]
+Detector = Annotated[str, typer.Option("--detector", help="covenant or null.")]
+Profiles = Annotated[Path | None, typer.Option("--profiles", help="NAB profiles.json "
+                                               "(default: the three standard profiles).")]
+Workers = Annotated[int, typer.Option("--workers", help="Processes; files run in parallel.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object "
+                                      "on the last line.")]
+CsvFile = Annotated[Path, typer.Option("--data", help="A timestamp,value CSV.")]
+PngFile = Annotated[Path, typer.Option("--out", help="PNG file to write.")]
+OptLabels = Annotated[Path | None, typer.Option("--labels", help="NAB windows JSON to shade.")]
+Name = Annotated[str | None, typer.Option("--name", help="The file's key in the labels JSON "
+                                          "(default: folder/file of --data).")]
+Threshold = Annotated[float, typer.Option("--threshold", help="Scores >= this are flagged.")]
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     """Add this package's commands to the root app and its benchmarks to bench."""
-    group = typer.Typer(help="Anomaly detection: Prophet bands, NAB benchmark, plots.",
+    group = typer.Typer(help="Anomaly detection: Prophet bands, the NAB benchmark, plots.",
                         no_args_is_help=True)
     app.add_typer(group, name="anomaly")
     group.command("bench")(nab_bench_command)
@@ -19,14 +38,13 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 
 
 def nab_bench_command(
-    data: Path = typer.Option(..., "--data", help="Corpus root in NAB's layout (folder/file.csv)."),
-    labels: Path = typer.Option(..., "--labels", help="NAB combined_windows.json."),
-    out: Path = typer.Option(..., "--out", help="Results root; writes out/results/<detector>/."),
-    detector: str = typer.Option("covenant", "--detector", help="covenant or null."),
-    profiles: Path | None = typer.Option(None, "--profiles", help="NAB profiles.json "
-                                         "(default: the three standard profiles)."),
-    workers: int = typer.Option(2, "--workers", help="Processes (files run in parallel)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON last."),
+    data: DataDir,
+    labels: LabelsFile,
+    out: OutDir,
+    detector: Detector = "covenant",
+    profiles: Profiles = None,
+    workers: Workers = 2,
+    as_json: AsJson = False,
 ) -> None:
     """Stream a NAB-layout corpus through a detector (row t's score uses rows <= t only),
     write NAB's results layout and print the standard, low-FP and low-FN scores."""
@@ -45,14 +63,13 @@ def nab_bench_command(
 
 
 def plot_command(
-    data: Path = typer.Option(..., "--data", help="A timestamp,value CSV."),
-    out: Path = typer.Option(..., "--out", help="PNG file to write."),
-    labels: Path | None = typer.Option(None, "--labels", help="NAB windows JSON (to shade)."),
-    name: str | None = typer.Option(None, "--name", help="Key of the file in the labels JSON "
-                                    "(default: folder/file of --data)."),
-    threshold: float = typer.Option(0.25, "--threshold", help="Scores >= this are flagged."),
+    data: CsvFile,
+    out: PngFile,
+    labels: OptLabels = None,
+    name: Name = None,
+    threshold: Threshold = 0.25,
 ) -> None:
-    """Stream a series through the detector and draw it, its band and its flags to PNG."""
+    """Stream a series through the detector; draw it, its band and its flags to PNG."""
     from anomaly.errors import AnomalyError
     from anomaly.plot_series import plot_file
 
@@ -66,11 +83,11 @@ def plot_command(
 
 
 def perf_command(
-    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON last."),
-    regions: int = typer.Option(6, "--regions"),
-    metrics: int = typer.Option(20, "--metrics"),
-    days: float = typer.Option(14.0, "--days", help="Days of 1-minute points per series."),
-    workers: int = typer.Option(2, "--workers", help="Concurrent Prophet fits."),
+    as_json: AsJson = False,
+    regions: Annotated[int, typer.Option("--regions")] = 6,
+    metrics: Annotated[int, typer.Option("--metrics")] = 20,
+    days: Annotated[float, typer.Option("--days", help="Days of 1-minute points.")] = 14.0,
+    workers: Annotated[int, typer.Option("--workers", help="Concurrent Prophet fits.")] = 2,
 ) -> None:
     """Scoring throughput against cached bands, refit time and resident memory of
     regions x metrics models."""

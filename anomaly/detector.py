@@ -149,10 +149,11 @@ class AnomalyDetector:
         ts, values = state.history.arrays()
         try:
             model, band = fit(ts, values, self.config.forecast)
-        except AnomalyError:
+        except AnomalyError as exc:
             state.fit_failures += 1
             state.points_since_fit = 0  # retry after the next batch, not on every point
-            log.warning("refit of %s/%s failed; keeping the old band", key.region, key.metric)
+            log.warning("refit of %s/%s failed (%s); keeping the old band",
+                        key.region, key.metric, exc)
             return
         state.band = band
         state.model_json = persistence.model_json(model)

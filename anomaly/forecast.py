@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +16,15 @@ from anomaly.band import BandCache
 from anomaly.errors import AnomalyError
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def prophet_deprecations_ignored() -> Iterator[None]:
+    """Prophet 1.5 calls pandas APIs pandas now deprecates; that noise is not ours to fix."""
+    with warnings.catch_warnings():
+        for category in (DeprecationWarning, FutureWarning, PendingDeprecationWarning):
+            warnings.simplefilter("ignore", category)
+        yield
 
 
 def quiet_stan_logs() -> None:
@@ -43,7 +55,7 @@ def regular_step(ts: npt.NDArray[np.float64]) -> float:
 
 
 def new_model(config: ForecastConfig) -> object:
-    """An unfitted Prophet with MAP fitting and no sampling (yhat only; bands come from residuals)."""
+    """An unfitted Prophet: MAP fit, no sampling (yhat only; bands come from residuals)."""
     from prophet import Prophet
 
     quiet_stan_logs()
@@ -86,7 +98,8 @@ def fit(
     if float(frame["y"].std()) == 0.0:
         return model, constant_band(float(frame["y"].iloc[-1]), last, step, config)
     try:
-        model.fit(frame[["ds", "y"]])  # type: ignore[attr-defined]
+        with prophet_deprecations_ignored():
+            model.fit(frame[["ds", "y"]])  # type: ignore[attr-defined]
     except Exception as exc:  # Stan failures surface as several exception types
         raise AnomalyError(f"Prophet fit failed on {len(frame)} points: {exc}") from exc
     return model, band_from_model(model, last, step, config)
@@ -107,5 +120,7 @@ def band_from_model(model: object, last: float, step: float, config: ForecastCon
     one Prophet call per refit."""
     grid = last + step * np.arange(config.horizon_points + 1)
     future = pd.DataFrame({"ds": pd.to_datetime(grid, unit="s")})
-    yhat = model.predict(future)["yhat"].to_numpy(dtype=np.float64)  # type: ignore[attr-defined]
+    with prophet_deprecations_ignored():
+        predicted = model.predict(future)  # type: ignore[attr-defined]
+    yhat = predicted["yhat"].to_numpy(dtype=np.float64)
     return BandCache(start=last, step=step, expected=yhat, fitted_at=last)

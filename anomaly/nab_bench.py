@@ -81,7 +81,8 @@ def _run_one(args: tuple[Path, str, str, Path | None, DetectorConfig]) -> FileRu
     root, name, detector, out, config = args
     started = time.perf_counter()
     data = read_data_file(root, name)
-    scores = np.round(np.clip(DETECTORS[detector](data, config), 0.0, 1.0), SCORE_DECIMALS)
+    raw = np.clip(DETECTORS[detector](data, config), 0.0, 1.0)
+    scores = np.round(raw, SCORE_DECIMALS).astype(np.float64)
     if out is not None:
         write_result(out, detector, data, scores)
     return FileRun(name, scores, time.perf_counter() - started)

@@ -101,10 +101,8 @@ def row_weights(
                 window_of[j] = k
             prev, k, i = (right, width), k + 1, right + 1
             continue
-        if prev is None or prev[1] <= 1:
-            position = 3.0
-        else:
-            position = abs(prev[0] - i) / (prev[1] - 1)
+        # FP cost grows with distance past the last window; before any window it is full
+        position = 3.0 if prev is None or prev[1] <= 1 else abs(prev[0] - i) / (prev[1] - 1)
         weight[i] = scaled_sigmoid(position) * profile.fp_weight
         i += 1
     start = probation_length(n)

@@ -11,7 +11,6 @@ import numpy.typing as npt
 import psutil
 
 from anomaly.detector import AnomalyDetector, DetectorConfig
-from anomaly.forecast import ForecastConfig
 from anomaly.series import SeriesKey
 
 STEP_S = 60.0
@@ -40,7 +39,7 @@ def synthetic(n: int, seed: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[n
     values = level * (1 + 0.3 * np.sin(day) + 0.1 * np.sin(week)) + rng.normal(0, level * 0.03, n)
     spikes = rng.random(n) < 0.0005
     values[spikes] *= 2.0
-    return ts, values
+    return ts.astype(np.float64), values.astype(np.float64)
 
 
 def run_perf(regions: int, metrics: int, days: float, workers: int) -> dict[str, float]:
@@ -58,7 +57,7 @@ def run_perf(regions: int, metrics: int, days: float, workers: int) -> dict[str,
     future: dict[SeriesKey, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = {}
     for i, key in enumerate(keys):
         ts, values = synthetic(history + ahead, seed=i)
-        detector.backfill(key, ts[:history], values[:history])
+        detector.backfill(key, ts[:history].tolist(), values[:history].tolist())
         future[key] = (ts[history:], values[history:])
     started = time.perf_counter()
     detector.refit_many(keys, workers=workers)

@@ -22,9 +22,12 @@ def model_json(model: object) -> str | None:
     """Prophet's JSON for a fitted model; None for a model that was never fitted (constant)."""
     from prophet.serialize import model_to_json
 
+    from anomaly.forecast import prophet_deprecations_ignored
+
     if getattr(model, "history", None) is None:
         return None
-    return str(model_to_json(model))
+    with prophet_deprecations_ignored():
+        return str(model_to_json(model))  # type: ignore[arg-type]
 
 
 def save_series(directory: Path, key: SeriesKey, state: SeriesState) -> Path:
@@ -74,4 +77,7 @@ def load_model(model_json_text: str) -> object:
     """A fitted Prophet model back from its JSON (for re-predicting a longer horizon)."""
     from prophet.serialize import model_from_json
 
-    return model_from_json(model_json_text)
+    from anomaly.forecast import prophet_deprecations_ignored
+
+    with prophet_deprecations_ignored():
+        return model_from_json(model_json_text)

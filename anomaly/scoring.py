@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+_TIE = 1.0 - 1e-6  # what an exact tie with the record scores (just below alarm_ratio = 1)
+
 
 @dataclass(frozen=True)
 class ScorerConfig:
@@ -40,6 +42,17 @@ class ScorerConfig:
     band_z: float = 3.0  # the band's half-width in residual scales
 
 
+def record_ratio(level: float, past: float) -> float:
+    """``level / past``, where equalling the record (to 1e-9, e.g. a flat run) is not a new
+    record: only strictly more extreme than the past counts."""
+    if level <= 0.0:
+        return 0.0
+    if past <= 0.0:
+        return math.inf
+    ratio = level / past
+    return min(ratio, _TIE) if abs(ratio - 1.0) <= 1e-9 else ratio
+
+
 class Ring:
     """A fixed-size ring of floats (O(1) push)."""
 
@@ -56,14 +69,18 @@ class Ring:
 
 
 class RobustSource:
-    """One standardised input: trailing ring, median/MAD refreshed every few points."""
+    """One standardised input: trailing ring, median/MAD refreshed every few points, and a
+    running sum of the last ``w`` standardised points for every window ``w``."""
 
     def __init__(self, history: int, windows: tuple[int, ...]) -> None:
         self.ring = Ring(history)
         self.location = 0.0
         self.scale = 1.0
         self.windows = windows
-        self.recent: deque[float] = deque(maxlen=max(windows))
+        self.span = max(windows, default=1)
+        self.recent = [0.0] * self.span  # ring of standardised points
+        self.sums = [0.0] * len(windows)
+        self.count = 0
 
     def refresh(self, floor: float) -> None:
         sample = self.ring.filled()
@@ -74,6 +91,13 @@ class RobustSource:
         if spread <= floor:  # mostly-constant input: the std still sees the rare moves
             spread = float(np.std(sample))
         self.scale = max(spread, floor)
+        self._resum()
+
+    def _resum(self) -> None:
+        """Recompute the running sums exactly (bounds floating-point drift)."""
+        for k, w in enumerate(self.windows):
+            n = min(w, self.count)
+            self.sums[k] = sum(self.recent[(self.count - 1 - j) % self.span] for j in range(n))
 
     def learn(self, x: float) -> None:
         """Remember x without producing channels (before the statistics exist)."""
@@ -82,15 +106,17 @@ class RobustSource:
     def channels(self, x: float) -> list[float]:
         """|mean of the last w standardised points| for every window w; then learn x."""
         z = (x - self.location) / self.scale
-        self.recent.append(z)
-        self.ring.push(x)
+        n = self.count  # index of this point
         out = []
-        for w in self.windows:
-            if w == 1:
-                out.append(abs(z))
-            else:
-                tail = list(self.recent)[-w:]
-                out.append(abs(sum(tail) / len(tail)))
+        for k, w in enumerate(self.windows):
+            total = self.sums[k] + z
+            if n >= w:  # drop the point leaving this window (read before it is overwritten)
+                total -= self.recent[(n - w) % self.span]
+            self.sums[k] = total
+            out.append(abs(total) / min(w, n + 1))
+        self.recent[n % self.span] = z
+        self.count = n + 1
+        self.ring.push(x)
         return out
 
 
@@ -128,12 +154,17 @@ class ResidualScorer:
         self.maxima = [RunningMax(c.history) for _ in range(n)]
         self.seen = 0
         self.since_alarm = c.quiet_points + 1
+        self.alarm_records: list[float] = []  # channel records just before the last alarm
         self.magnitude = 0.0  # running mean |value|: the reference for scale floors
 
     @property
     def scale(self) -> float:
         """Current residual scale (drives the exported band's half-width)."""
         return self.residual.scale
+
+    def nbytes(self) -> int:
+        """Bytes held by the trailing rings."""
+        return int(self.residual.ring.data.nbytes + self.value.ring.data.nbytes)
 
     @property
     def location(self) -> float:
@@ -156,22 +187,25 @@ class ResidualScorer:
             self.value.learn(value)
             return 0.0
         levels = self.residual.channels(value - expected) + self.value.channels(value)
-        ratio = 0.0
+        pasts = [record.value() for record in self.maxima]
         for level, record in zip(levels, self.maxima, strict=True):
-            past = record.value()
-            if level > 0.0:
-                ratio = max(ratio, level / past if past > 0.0 else math.inf)
             record.push(level)
         if self.seen <= c.min_history:
             return 0.0
-        return self._damp(ratio, outside=levels[0] >= c.band_z if levels else False)
+        return self._damp(levels, pasts)
 
-    def _damp(self, ratio: float, outside: bool) -> float:
+    def _damp(self, levels: list[float], pasts: list[float]) -> float:
+        """One alarm per anomaly. While damped, a point scores ``quiet_factor`` if it is still
+        beyond the band or beyond the records that stood before the alarm (a persisting
+        shift), else 0."""
         c = self.config
-        score = min(1.0, ratio / c.record_scale)
+        ratio = max((record_ratio(lv, p) for lv, p in zip(levels, pasts, strict=True)), default=0.0)
         self.since_alarm += 1
         if self.since_alarm <= c.quiet_points:
-            return c.quiet_factor if outside else 0.0
+            beyond = any(lv > p for lv, p in zip(levels, self.alarm_records, strict=True))
+            outside = bool(levels) and levels[0] >= c.band_z
+            return c.quiet_factor if beyond or outside else 0.0
         if ratio >= c.alarm_ratio:
             self.since_alarm = 0
-        return score
+            self.alarm_records = pasts
+        return min(1.0, ratio / c.record_scale)

@@ -84,5 +84,4 @@ class SeriesState:
         """Approximate resident bytes of this series' arrays and model."""
         band = self.band.nbytes() if self.band else 0
         model = len(self.model_json) if self.model_json else 0
-        rings = self.scorer.residuals.data.nbytes + self.scorer.means.data.nbytes
-        return self.history.nbytes() + band + model + int(rings)
+        return self.history.nbytes() + band + model + self.scorer.nbytes()

@@ -127,10 +127,11 @@ class Stack:
         async with httpx.AsyncClient(timeout=2) as client:
             await asyncio.gather(*(self._wait_ready(client, r, ports.host)
                                    for r in self.regions))
+        faults = ", /_chaos/fault on" if region_fault_injection(self.settings) else ""
         for r in self.regions:
             self.components.append(Component(f"region API {r.region}",
                                              f"http://{ports.host}:{r.port}",
-                                             f"pid {r.process.pid}, log {r.log_path}"))
+                                             f"pid {r.process.pid}, log {r.log_path}{faults}"))
 
     async def _prepare_shared_database(self) -> str:
         """One database for all regions: migrate and seed it here, once, in order (six

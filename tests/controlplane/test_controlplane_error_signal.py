@@ -92,7 +92,7 @@ async def test_error_ratio_from_scraped_counters_degrades_and_reroutes(world: Wo
     assert [d.state.regions["ams"].state for d in decisions] == [Health.HEALTHY,
                                                                  Health.DEGRADED]
     verdict = next(v for v in decisions[-1].verdicts if v.region == "ams")
-    assert "erroring: 10/" in verdict.line and "5xx" in verdict.line
+    assert "erroring: 10/" in verdict.line and "5xx" in verdict.line, verdict.line
     kinds = {a.kind: a for a in decisions[-1].actions}
     assert "erroring" in kinds[ActionKind.OPEN_INCIDENT].reason
     routes = kinds[ActionKind.SET_ROUTES].routes
