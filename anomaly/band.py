@@ -29,11 +29,12 @@ class BandCache:
     def index(self, ts: float) -> int:
         """Grid index nearest to ``ts``, clamped to the grid (pure arithmetic, no search)."""
         i = int(round((ts - self.start) / self.step))
-        return min(max(i, 0), len(self.expected) - 1)
+        last = len(self.expected) - 1
+        return 0 if i < 0 else (last if i > last else i)
 
     def expected_at(self, ts: float) -> float:
         """The cached forecast nearest to ``ts``."""
-        return float(self.expected[self.index(ts)])
+        return float(self.expected.item(self.index(ts)))
 
     def covers(self, ts: float) -> bool:
         """Whether ``ts`` falls within the cached horizon (half a step of slack each side)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +62,7 @@ class AnomalyDetector:
         self._clock = clock
         self._model_dir = model_dir
         self._series: dict[SeriesKey, SeriesState] = {}
+        self._fits_lock = threading.Lock()  # refit_many runs refits on threads
         self.fits = 0
 
     def _state(self, key: SeriesKey) -> SeriesState:
@@ -159,7 +161,8 @@ class AnomalyDetector:
         state.model_json = persistence.model_json(model)
         state.points_since_fit = 0
         state.last_fit_clock = self._clock()
-        self.fits += 1
+        with self._fits_lock:
+            self.fits += 1
         if self._model_dir is not None:
             persistence.save_series(self._model_dir, key, state)
 

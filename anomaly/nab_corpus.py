@@ -111,6 +111,6 @@ def write_result(
         writer = csv.writer(fh)
         writer.writerow(["timestamp", "value", "anomaly_score"])
         for stamp, value, score in zip(data.raw_timestamps, data.values, scores, strict=True):
-            writer.writerow([stamp, repr(float(value)), f"{float(score):.6f}"])
+            writer.writerow([stamp, repr(float(value)), f"{float(score):.9f}"])
     tmp.replace(path)
     return path

@@ -187,19 +187,24 @@ class ResidualScorer:
             self.value.learn(value)
             return 0.0
         levels = self.residual.channels(value - expected) + self.value.channels(value)
-        pasts = [record.value() for record in self.maxima]
+        pasts = []
+        ratio = 0.0
         for level, record in zip(levels, self.maxima, strict=True):
+            past = record.value()
+            pasts.append(past)
+            r = record_ratio(level, past)
+            if r > ratio:
+                ratio = r
             record.push(level)
         if self.seen <= c.min_history:
             return 0.0
-        return self._damp(levels, pasts)
+        return self._damp(levels, pasts, ratio)
 
-    def _damp(self, levels: list[float], pasts: list[float]) -> float:
+    def _damp(self, levels: list[float], pasts: list[float], ratio: float) -> float:
         """One alarm per anomaly. While damped, a point scores ``quiet_factor`` if it is still
         beyond the band or beyond the records that stood before the alarm (a persisting
         shift), else 0."""
         c = self.config
-        ratio = max((record_ratio(lv, p) for lv, p in zip(levels, pasts, strict=True)), default=0.0)
         self.since_alarm += 1
         if self.since_alarm <= c.quiet_points:
             beyond = any(lv > p for lv, p in zip(levels, self.alarm_records, strict=True))

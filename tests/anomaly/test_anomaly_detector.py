@@ -180,3 +180,15 @@ def test_sustained(scores: list[float], threshold: float, n: int, expected: bool
 def test_sustained_rejects_zero_points() -> None:
     with pytest.raises(AnomalyError, match="min_points"):
         sustained([1.0], 0.5, 0)
+
+
+def test_refit_many_fits_several_series_on_threads() -> None:
+    det = AnomalyDetector(SMALL, clock=lambda: 0.0)
+    keys = [SeriesKey("ams", "a"), SeriesKey("iad", "b"), SeriesKey("syd", "c")]
+    for n, key in enumerate(keys):
+        for i, v in enumerate(seasonal(90, seed=n)):
+            det.observe(key.region, key.metric, T0 + timedelta(minutes=30 * i), float(v))
+    assert sorted(det.due(), key=str) == sorted(keys, key=str)
+    assert det.refit_due(workers=2) == 3
+    assert det.fits == 3 and det.due() == []
+    assert det.resident_bytes() > 0
