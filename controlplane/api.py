@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, generate_latest
 from pydantic import BaseModel
@@ -41,6 +41,7 @@ class IncidentPublic(BaseModel):
     resolved_at: float | None
     summary: str
     timeline: list[IncidentEventPublic]
+    plot_url: str | None = None  # /v1/incidents/{id}/plot.png when a plot is attached
 
 
 class ActionPublic(BaseModel):
@@ -80,7 +81,18 @@ def create_api(store: StateStore, registry: CollectorRegistry,
             id=v.id, region=v.region, severity=v.severity, status=v.status,
             opened_at=v.opened_at, updated_at=v.updated_at, resolved_at=v.resolved_at,
             summary=v.summary, timeline=[IncidentEventPublic(at=a, kind=k, severity=s, reason=r)
-                                         for a, k, s, r in v.timeline]) for v in views]
+                                         for a, k, s, r in v.timeline],
+            plot_url=f"/v1/incidents/{v.id}/plot.png" if v.has_plot else None)
+            for v in views]
+
+    @app.get("/v1/incidents/{incident_id}/plot.png", response_class=Response,
+             responses={200: {"content": {"image/png": {}}}, 404: {}})
+    async def incident_plot(incident_id: str) -> Response:
+        png = await asyncio.to_thread(store.plot, incident_id)
+        if png is None:
+            raise HTTPException(404, f"incident {incident_id!r} has no plot: only an incident "
+                                "opened or updated during a sustained anomaly carries one")
+        return Response(png, media_type="image/png")
 
     @app.get("/v1/actions", response_model=list[ActionPublic])
     async def actions(limit: int = Query(default=100, ge=1, le=1000)) -> list[ActionPublic]:

@@ -23,7 +23,7 @@ from controlplane.observe import Observer
 from controlplane.probe_transport import ProbeTransport
 from controlplane.reconciler import Hooks, Reconciler
 from controlplane.settings import Settings, state_store_url
-from controlplane.signals import SignalSource
+from controlplane.signals import PlotSource, SignalSource
 from controlplane.store import StateStore
 
 
@@ -54,7 +54,8 @@ class ControlPlane:
 def build_control_plane(desired: DesiredState, settings: Settings, *,
                         bus: Publisher | None = None, holder: str | None = None,
                         extra_routers: Sequence[Router] = (), hooks: Hooks | None = None,
-                        signals: SignalSource | None = None,
+                        signals: SignalSource | None = None, plots: PlotSource | None = None,
+                        registry: CollectorRegistry | None = None,
                         on_scrape: Callable[[str, str, float], None] | None = None,
                         on_decision: Callable[[Decision], None] | None = None,
                         transport: httpx.AsyncBaseTransport | None = None,
@@ -63,7 +64,7 @@ def build_control_plane(desired: DesiredState, settings: Settings, *,
     url = state_store_url(settings.state_url, settings.data_dir)
     store = StateStore(url)
     lease = build_lease(settings.state_url, settings.data_dir, holder)
-    registry = CollectorRegistry()
+    registry = registry or CollectorRegistry()  # the caller's, when its gauges share it
     # Probes must never queue behind each other: allow every region's four requests at once.
     limits = httpx.Limits(max_connections=8 * len(desired.regions), max_keepalive_connections=0)
     client = httpx.AsyncClient(transport=transport or ProbeTransport(), limits=limits)
@@ -74,5 +75,5 @@ def build_control_plane(desired: DesiredState, settings: Settings, *,
         lease,
         ControlPlaneMetrics(registry),
         publisher=EventPublisher(bus, holder) if bus is not None else None,
-        hooks=hooks, signals=signals, clock=clock, on_decision=on_decision)
+        hooks=hooks, signals=signals, clock=clock, on_decision=on_decision, plots=plots)
     return ControlPlane(desired, store, lease, local, registry, client, reconciler)

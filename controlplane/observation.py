@@ -22,6 +22,8 @@ class RegionObservation:
     errors: int               # of those, 5xx responses
     scraped: bool             # whether /metrics answered this cycle
     detail: str = ""          # one line: what failed, for verdicts and incidents
+    # Requests per second since the previous scrape (None: no previous scrape to diff).
+    request_rate: float | None = None
 
     @property
     def error_ratio(self) -> float:

@@ -44,6 +44,7 @@ class Observer:
         self._timer = timer
         self._on_scrape = on_scrape  # (region, exposition text, cycle time): e.g. SLO budgets
         self._counters: dict[str, tuple[float, float]] = {}  # region -> (total, 5xx)
+        self._scraped_at: dict[str, float] = {}  # region -> cycle time of its last scrape
 
     async def observe(self) -> dict[str, RegionObservation]:
         """One cycle: every region at once; never raises for a region's failure."""
@@ -55,6 +56,7 @@ class Observer:
         probes = asyncio.gather(*(self._probe(region.endpoint, p) for p in PROBE_PATHS))
         results, scrape = await asyncio.gather(probes, self._scrape(region.endpoint))
         requests, errors = self._deltas(region.name, scrape)
+        rate = self._rate(region.name, scrape is not None, requests, at)
         if scrape is not None and self._on_scrape is not None:
             self._on_scrape(region.name, scrape, at)
         live = results[0]
@@ -74,7 +76,7 @@ class Observer:
         else:
             detail = "; ".join(f"{r.path} {r.problem}" for r in failed)
         return RegionObservation(region.name, at, status, latency, requests, errors,
-                                 scrape is not None, detail)
+                                 scrape is not None, detail, rate)
 
     async def _probe(self, base: str, path: str) -> ProbeResult:
         timeout = self._desired.probe.timeout_s
@@ -103,6 +105,17 @@ class Observer:
         except httpx.HTTPError:
             return None
         return response.text if response.is_success else None
+
+    def _rate(self, region: str, scraped: bool, requests: int, at: float) -> float | None:
+        """Requests per second over the time since this region's previous scrape (the
+        anomaly detector's traffic series); None without two scrapes to compare."""
+        if not scraped:
+            return None
+        previous = self._scraped_at.get(region)
+        self._scraped_at[region] = at
+        if previous is None or at <= previous:
+            return None
+        return requests / (at - previous)
 
     def _deltas(self, region: str, text: str | None) -> tuple[int, int]:
         """Requests and 5xx since the previous scrape (counter resets count from zero)."""

@@ -29,7 +29,7 @@ from controlplane.health import Health
 from controlplane.leader import Lease
 from controlplane.metrics import ControlPlaneMetrics
 from controlplane.observe import Observer
-from controlplane.signals import SignalSource, StaticSignals
+from controlplane.signals import PlotSource, SignalSource, StaticSignals
 from controlplane.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,8 @@ class Reconciler:
                  publisher: EventPublisher | None = None, hooks: Hooks | None = None,
                  signals: SignalSource | None = None,
                  clock: Callable[[], float] = time.time,
-                 on_decision: Callable[[Decision], None] | None = None) -> None:
+                 on_decision: Callable[[Decision], None] | None = None,
+                 plots: PlotSource | None = None) -> None:
         self.desired = desired
         self.state = ReconcilerState()
         self.last: Decision | None = None
@@ -59,6 +60,7 @@ class Reconciler:
         self._signals = signals or StaticSignals()
         self._clock = clock
         self._on_decision = on_decision
+        self._plots = plots
 
     async def run_once(self) -> Decision:
         started = time.perf_counter()
@@ -84,6 +86,7 @@ class Reconciler:
         if decision.actions:
             await asyncio.to_thread(self._store.record_actions, now, decision.actions,
                                     self._lease.holder)
+            await self._attach_plots(now, decision.actions)
         if leading and self.passes % self.desired.record.prune_every == 0:
             await asyncio.to_thread(self._store.prune, now - self.desired.record.retention_s)
         self._metrics.observe_cycle(time.perf_counter() - started, decision.verdicts,
@@ -93,6 +96,23 @@ class Reconciler:
         if self._on_decision:
             self._on_decision(decision)
         return decision
+
+    async def _attach_plots(self, now: float, actions: Sequence[Action]) -> None:
+        """An incident opened or updated during a sustained anomaly carries the plot of the
+        anomalous series: rendered and stored in a worker thread, never in ``decide()``."""
+        if self._plots is None:
+            return
+        for action in actions:
+            if action.kind not in _PLOTTED or not action.region or not action.incident_id:
+                continue
+            job = self._plots.plot_job(action.region)
+            if job is None:
+                continue
+            try:
+                await asyncio.to_thread(_render_and_save, self._store, action.incident_id,
+                                        now, job)
+            except Exception as exc:  # noqa: BLE001 - a missing plot must not stop the pass
+                log.warning("could not attach a plot to %s: %s", action.incident_id, exc)
 
     async def _act(self, now: float, actions: Sequence[Action]) -> bool:
         """Carry out each action; True when applying routes failed."""
@@ -144,6 +164,14 @@ class Reconciler:
             if left > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=left)
+
+
+_PLOTTED = (ActionKind.OPEN_INCIDENT, ActionKind.UPDATE_INCIDENT)
+
+
+def _render_and_save(store: StateStore, incident_id: str, at: float,
+                     job: Callable[[], bytes]) -> None:
+    store.save_plot(incident_id, at, job())
 
 
 def _log(decision: Decision) -> None:

@@ -7,7 +7,6 @@ treat_sustained_as_bad``), so wiring a source in changes nothing until it is swi
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -15,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from controlplane.observation import RegionObservation
 
 if TYPE_CHECKING:
-    from anomaly.detector import AnomalyDetector
     from slo.budget import BudgetStatus
 
 
@@ -29,6 +27,12 @@ class Signals:
 class SignalSource(Protocol):
     def signals(self, observations: Mapping[str, RegionObservation], now: float) -> Signals:
         """What this source says this cycle (called once per pass, after observing)."""
+
+
+class PlotSource(Protocol):
+    def plot_job(self, region: str) -> Callable[[], bytes] | None:
+        """A closure drawing the region's anomalous series to PNG (run off the event loop),
+        or None when it has no sustained anomaly this cycle."""
 
 
 class StaticSignals:
@@ -61,43 +65,6 @@ class SloPolicySignals:
         freeze = next((d.reason for d in evaluate(budgets, [], now)
                        if d.kind is DecisionKind.FREEZE_CHAOS), "")
         return Signals(slo_breaches=breaches, chaos_freeze=freeze)
-
-
-class AnomalySignals:
-    """Feeds each region's probe latency to the anomaly detector; a region whose newest
-    ``min_points`` scores are all at or above ``threshold`` is reported as anomalous.
-
-    After an alarm the detector damps later scores by its quiet factor (NAB convention), so
-    a continuing anomaly scores about ``quiet_factor``; the default threshold sits just
-    below that, so a level shift that persists counts as sustained.
-    """
-
-    METRIC = "probe_latency_ms"
-
-    def __init__(self, detector: AnomalyDetector, threshold: float | None = None,
-                 min_points: int = 3) -> None:
-        self._detector = detector
-        self._threshold = threshold if threshold is not None else \
-            0.8 * detector.config.scorer.quiet_factor
-        self._min_points = min_points
-        self._scores: dict[str, deque[float]] = {}
-
-    def signals(self, observations: Mapping[str, RegionObservation], now: float) -> Signals:
-        from anomaly.detector import sustained
-        from anomaly.series import SeriesKey
-
-        anomalies: dict[str, str] = {}
-        for region, obs in observations.items():
-            if obs.latency_s is None:
-                continue
-            score = self._detector.observe_epoch(SeriesKey(region, self.METRIC), now,
-                                                 obs.latency_s * 1000)
-            scores = self._scores.setdefault(region, deque(maxlen=self._min_points))
-            scores.append(score)
-            if sustained(scores, self._threshold, self._min_points):
-                anomalies[region] = (f"probe latency anomalous for {self._min_points} cycles "
-                                     f"(score {score:.2f} >= {self._threshold})")
-        return Signals(anomalies=anomalies)
 
 
 class CombinedSignals:
@@ -158,17 +125,26 @@ class SloBudgetSignals:
         return self._policy.signals(observations, now)
 
 
-def signals_for(enforce_slo: bool, watch_anomalies: bool
+def signals_for(enforce_slo: bool, watch_anomalies: bool,
+                anomalies: SignalSource | None = None,
                 ) -> tuple[SignalSource | None, Callable[[str, str, float], None] | None]:
-    """The sources desired state switches on, and the observer hook that feeds them."""
+    """The sources desired state switches on, and the observer hook that feeds them.
+
+    ``anomalies`` (e.g. ``controlplane.anomalies.AnomalySignals`` with gauges and persisted
+    models) is watched even when ``watch_anomalies`` is off: ``decide()`` ignores its
+    reasons unless desired state says ``anomaly.treat_sustained_as_bad``."""
     sources: list[SignalSource] = []
     on_scrape = None
     if enforce_slo:
         budgets = SloBudgetSignals.default()
         sources.append(budgets)
         on_scrape = budgets.feed
-    if watch_anomalies:
+    if anomalies is not None:
+        sources.append(anomalies)
+    elif watch_anomalies:
         from anomaly.detector import AnomalyDetector
+
+        from controlplane.anomalies import AnomalySignals
 
         sources.append(AnomalySignals(AnomalyDetector()))
     if not sources:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     create_engine,
@@ -92,6 +93,16 @@ class IncidentEventRow(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
+class IncidentPlotRow(Base):
+    """The newest plot of an incident's anomalous series (PNG), one per incident; its own
+    table so stores made before plots existed gain it from ``create_all``."""
+
+    __tablename__ = "cp_incident_plots"
+    incident_id: Mapped[str] = mapped_column(ForeignKey("cp_incidents.id"), primary_key=True)
+    at: Mapped[float] = mapped_column(Float)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class ActionRow(Base):
     __tablename__ = "cp_actions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -114,6 +125,7 @@ class IncidentView:
     resolved_at: float | None
     summary: str
     timeline: tuple[tuple[float, str, str, str], ...]  # (at, kind, severity, reason)
+    has_plot: bool = False
 
 
 _INCIDENT_EVENT = {ActionKind.OPEN_INCIDENT: "opened", ActionKind.UPDATE_INCIDENT: "updated",
@@ -195,6 +207,20 @@ class StateStore:
             return {r.region: OpenIncident(r.id, r.region, r.severity, r.opened_at)
                     for r in rows}
 
+    def save_plot(self, incident_id: str, at: float, png: bytes) -> None:
+        """Attach (or replace) the plot of a recorded incident."""
+        with self._sessions.begin() as s:
+            if s.get(IncidentRow, incident_id) is None:
+                raise StoreError(f"incident {incident_id!r} is not recorded; record its "
+                                 "open action before attaching a plot")
+            s.merge(IncidentPlotRow(incident_id=incident_id, at=at, png=png))
+
+    def plot(self, incident_id: str) -> bytes | None:
+        """The incident's PNG, or None when it has none."""
+        with self._sessions() as s:
+            row = s.get(IncidentPlotRow, incident_id)
+            return None if row is None else row.png
+
     def incidents(self, status: str | None = None, limit: int = 100) -> list[IncidentView]:
         query = select(IncidentRow).order_by(IncidentRow.opened_at.desc()).limit(limit)
         if status:
@@ -204,11 +230,14 @@ class StateStore:
             events = list(s.scalars(select(IncidentEventRow).where(
                 IncidentEventRow.incident_id.in_([r.id for r in rows])
             ).order_by(IncidentEventRow.id)))
+            plotted = set(s.scalars(select(IncidentPlotRow.incident_id).where(
+                IncidentPlotRow.incident_id.in_([r.id for r in rows]))))
         timeline: dict[str, list[tuple[float, str, str, str]]] = {}
         for e in events:
             timeline.setdefault(e.incident_id, []).append((e.at, e.kind, e.severity, e.reason))
         return [IncidentView(r.id, r.region, r.severity, r.status, r.opened_at, r.updated_at,
-                             r.resolved_at, r.summary, tuple(timeline.get(r.id, ())))
+                             r.resolved_at, r.summary, tuple(timeline.get(r.id, ())),
+                             r.id in plotted)
                 for r in rows]
 
 

@@ -69,3 +69,18 @@ async def test_no_region_left_is_a_502_naming_the_failure() -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://fd") as client:
             r = await client.get("/v1/countries/ZAF")
         assert r.status_code == 502 and "connect failed" in r.json()["detail"]
+
+
+async def test_passes_the_origins_date_and_server_headers_once() -> None:
+    async with fake_regions() as (desired, _fakes, _servers), \
+            httpx.AsyncClient(timeout=5) as upstream:
+        door = FrontDoor(desired, LocalRouter(), upstream, HOMES)
+        front = await start_server(door.app(), proxy=True)
+        try:
+            async with httpx.AsyncClient(base_url=front.url, timeout=5) as client:
+                r = await client.get("/v1/countries/AUS")
+            assert r.status_code == 200
+            assert len(r.headers.get_list("date")) == 1
+            assert len(r.headers.get_list("server")) == 1
+        finally:
+            await front.stop()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from controlplane.anomalies import AnomalySignals
 from controlplane.assembly import build_control_plane
 from controlplane.decide import ActionKind, Inputs, ReconcilerState, decide
 from controlplane.desired import (
@@ -22,7 +23,6 @@ from controlplane.health import Health
 from controlplane.observation import ProbeStatus, RegionObservation
 from controlplane.settings import Settings
 from controlplane.signals import (
-    AnomalySignals,
     CombinedSignals,
     Signals,
     SloPolicySignals,
