@@ -24,9 +24,10 @@ from controlplane.observation import ProbeStatus, RegionObservation
 from controlplane.signals import Signals
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from anomaly.detector import AnomalyDetector
     from anomaly.metrics import AnomalyMetrics
-    from prometheus_client import CollectorRegistry
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,11 @@ class Point:
     lower: float
     upper: float
     score: float
+
+    @property
+    def outside(self) -> bool:
+        """Whether the value left its band (False while the band is unknown)."""
+        return self.value < self.lower or self.value > self.upper
 
 
 def metric_values(obs: RegionObservation) -> dict[str, float]:
@@ -87,7 +93,11 @@ class AnomalySignals:
             flagged = []
             for metric, value in metric_values(obs).items():
                 recent = self._score(region, metric, now, value)
-                scores = [p.score for p in list(recent)[-self._min_points:]]
+                # A point counts only when it is also outside the band it was judged
+                # against: a noisy, mostly-flat series (a 5xx ratio of 0 or 1 %) breaks
+                # score records early in its life without leaving its band.
+                scores = [p.score if p.outside else 0.0
+                          for p in list(recent)[-self._min_points:]]
                 if sustained(scores, self.threshold, self._min_points):
                     flagged.append(metric)
             if flagged:

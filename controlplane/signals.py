@@ -143,7 +143,6 @@ def signals_for(enforce_slo: bool, watch_anomalies: bool,
         sources.append(anomalies)
     elif watch_anomalies:
         from anomaly.detector import AnomalyDetector
-
         from controlplane.anomalies import AnomalySignals
 
         sources.append(AnomalySignals(AnomalyDetector()))

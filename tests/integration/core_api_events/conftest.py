@@ -85,6 +85,15 @@ class PrivateNats:
             return False
 
 
+async def eventually(condition: Callable[[], bool], what: str, deadline_s: float = 20.0) -> None:
+    """Wait, without blocking the loop, until ``condition()`` holds; fail after the deadline."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline_s
+    while not condition():
+        assert loop.time() < end, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
 def wait_until(condition: Callable[[], bool], what: str, deadline_s: float = 10.0) -> None:
     import time
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,7 @@ from controlplane.settings import Settings
 from core_api.app import create_app
 from core_api.prepare import prepare_region
 
-
-async def eventually(condition: Callable[[], bool], what: str, deadline_s: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline_s
-    while not condition():
-        assert loop.time() < end, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
+from .conftest import eventually
 
 
 async def test_api_writes_emit_exactly_their_events_and_invalidate_the_cache(

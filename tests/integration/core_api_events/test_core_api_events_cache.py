@@ -3,8 +3,7 @@ in the outbox -> relay -> JetStream -> the invalidator's durable consumer -> Red
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +14,8 @@ from controlplane.settings import Settings
 from core_api.cache import RedisCache, build_cache, cache_key
 from core_api.events import build_event_pipeline
 from core_api.outbox import enqueue
+
+from .conftest import eventually
 
 
 @pytest.fixture()
@@ -28,13 +29,6 @@ def region(redis_url: str, unique: str) -> Iterator[str]:
         client.delete(*keys)
     client.close()
 
-
-async def eventually(condition: Callable[[], bool], what: str, deadline_s: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline_s
-    while not condition():
-        assert loop.time() < end, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 def test_redis_cache_namespaces_expires_and_invalidates_by_prefix(

@@ -5,7 +5,6 @@ port (same store) the running relay delivers every one, exactly once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import nats
@@ -17,13 +16,7 @@ from core_api.outbox import OutboxEvent, enqueue
 from core_api.relay import OutboxRelay
 from core_api.relay_policy import BackoffPolicy
 
-
-async def eventually(condition: Callable[[], bool], what: str, deadline_s: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline_s
-    while not condition():
-        assert loop.time() < end, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
+from .conftest import eventually
 
 
 def write(sessions: sessionmaker[Session], n: int) -> list[str]:

@@ -4,13 +4,15 @@ publishing the same row, and one relay's claimed rows are invisible to the other
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from core_api.bus import InProcessBus, Outgoing
 from core_api.outbox import enqueue
 from core_api.relay import OutboxRelay
+
+from .conftest import eventually
 
 
 class RecordingBus(InProcessBus):
@@ -36,13 +38,6 @@ def write(sessions: sessionmaker[Session], n: int) -> list[str]:
         session.commit()
     return ids
 
-
-async def eventually(condition: Callable[[], bool], what: str, deadline_s: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline_s
-    while not condition():
-        assert loop.time() < end, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 async def test_a_claimed_batch_is_skipped_by_a_second_relay(

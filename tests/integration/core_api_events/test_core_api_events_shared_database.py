@@ -5,7 +5,7 @@ each row is published exactly once, also with two relays per region running at o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +17,8 @@ from core_api.events import build_event_pipeline
 from core_api.outbox import enqueue
 from core_api.prepare import upgrade_regions
 from core_api.relay import OutboxRelay, unpublished_ids
+
+from .conftest import eventually
 
 REGIONS = ("ams", "iad")
 
@@ -40,13 +42,6 @@ def write(sessions: sessionmaker[Session], region: str, n: int, start: int = 0) 
         session.commit()
     return ids
 
-
-async def eventually(condition: Callable[[], bool], what: str, deadline_s: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline_s
-    while not condition():
-        assert loop.time() < end, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 async def test_each_region_pipeline_publishes_only_its_own_events(
