@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +20,10 @@ class BandCache:
     step: float
     expected: npt.NDArray[np.float64]
     fitted_at: float  # epoch seconds of the newest row the model was fitted on
+    last: int = field(init=False)  # index of the last grid point (read on every scored point)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "last", len(self.expected) - 1)
 
     @property
     def end(self) -> float:
@@ -29,7 +33,7 @@ class BandCache:
     def index(self, ts: float) -> int:
         """Grid index nearest to ``ts``, clamped to the grid (pure arithmetic, no search)."""
         i = int(round((ts - self.start) / self.step))
-        last = len(self.expected) - 1
+        last = self.last
         return 0 if i < 0 else (last if i > last else i)
 
     def expected_at(self, ts: float) -> float:

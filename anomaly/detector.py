@@ -27,6 +27,7 @@ from anomaly.series import SeriesKey, SeriesState
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
+_isfinite = math.isfinite
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,20 @@ class AnomalyDetector:
 
     def observe_epoch(self, key: SeriesKey, ts: float, value: float) -> float:
         """``observe`` with the key built and the time already in epoch seconds."""
-        state = self._state(key)
+        state = self._series.get(key)
+        if state is None:
+            state = self._state(key)
         value = float(value)
-        if not math.isfinite(value) or not math.isfinite(ts):
+        if not (_isfinite(value) and _isfinite(ts)):
             return 0.0  # NaN/inf: nothing to score, nothing to learn
-        expected = state.expected(ts)
-        score = state.scorer.update(value, expected) if math.isfinite(expected) else 0.0
+        band = state.band  # SeriesState.expected and BandCache.index, inlined (hot path)
+        if band is None:
+            expected = state.last_value
+        else:
+            i = round((ts - band.start) / band.step)
+            last = band.last
+            expected = band.expected.item(0 if i < 0 else (last if i > last else i))
+        score = state.scorer.update(value, expected) if _isfinite(expected) else 0.0
         state.history.append(ts, value)
         state.points_since_fit += 1
         state.last_value = value

@@ -11,18 +11,25 @@ is the largest ratio, scaled into [0, 1]. After an alarm (ratio >= ``alarm_ratio
 point still outside the band (|standardised residual| >= ``band_z``) scores ``quiet_factor`` —
 below the alarm level, so NAB's threshold is unaffected, but steady, so a consumer can tell a
 sustained anomaly (alarm, then quiet_factor, quiet_factor, ...) from a single spike.
+
+Speed: ``ResidualScorer.update`` is the hot path (every point of every series), so it is one
+flat method over plain lists, ``array`` rings and local variables — no per-point objects beyond
+one tuple per channel. ``anomaly.scoring_reference`` holds the same arithmetic written one
+object per piece; a test checks the two agree bit for bit.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
+from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 _TIE = 1.0 - 1e-6  # what an exact tie with the record scores (just below alarm_ratio = 1)
+_isfinite = math.isfinite
+_INF = math.inf
 
 
 @dataclass(frozen=True)
@@ -53,106 +60,119 @@ def record_ratio(level: float, past: float) -> float:
     return min(ratio, _TIE) if abs(ratio - 1.0) <= 1e-9 else ratio
 
 
-class Ring:
-    """A fixed-size ring of floats (O(1) push)."""
+def median(sample: npt.NDArray[np.float64], in_place: bool = False) -> float:
+    """``np.median`` of a finite 1-D sample without its generic overhead: the same order
+    statistics and, for an even size, the same mean of the middle two. One partition at n//2;
+    the order statistic just below it is the largest value left of it."""
+    n = sample.size
+    half = n // 2
+    if in_place:
+        sample.partition(half)
+        part = sample
+    else:
+        part = np.partition(sample, half)
+    upper = float(part[half])
+    if n % 2:
+        return upper
+    return float((part[:half].max() + upper) / 2)
 
-    def __init__(self, size: int) -> None:
-        self.data: npt.NDArray[np.float64] = np.zeros(size)
-        self.count = 0
 
-    def push(self, x: float) -> None:
-        self.data[self.count % len(self.data)] = x
-        self.count += 1
-
-    def filled(self) -> npt.NDArray[np.float64]:
-        return self.data[: min(self.count, len(self.data))]
-
-
-class RobustSource:
-    """One standardised input: trailing ring, median/MAD refreshed every few points, and a
-    running sum of the last ``w`` standardised points for every window ``w``."""
+class Source:
+    """One standardised input: its trailing ring (an ``array``, viewed by numpy for the
+    statistics), median/MAD, the running sums of the last ``w`` standardised points, and for
+    every window the trailing maximum of its channel (the record)."""
 
     def __init__(self, history: int, windows: tuple[int, ...]) -> None:
-        self.ring = Ring(history)
+        self.history = history
+        self.ring = array("d", bytes(8 * history))
+        self.view: npt.NDArray[np.float64] = np.frombuffer(self.ring, dtype=np.float64)
         self.location = 0.0
         self.scale = 1.0
         self.windows = windows
         self.span = max(windows, default=1)
         self.recent = [0.0] * self.span  # ring of standardised points
         self.sums = [0.0] * len(windows)
-        self.count = 0
+        # Record of each channel: the exact maximum of its last ``history`` levels, kept as
+        # (best, index of best) and rescanned from the ring only when the best falls out.
+        self.levels = [array("d", bytes(8 * history)) for _ in windows]
+        self.best = [0.0] * len(windows)
+        self.best_at = [-1] * len(windows)
 
-    def refresh(self, floor: float) -> None:
-        sample = self.ring.filled()
-        if sample.size < 2:
+    def nbytes(self) -> int:
+        """Bytes held by the rings."""
+        return 8 * self.history * (1 + len(self.levels))
+
+    def refresh(self, filled: int, floor: float, count: int) -> None:
+        """Median/MAD of the first ``filled`` ring slots; ``count`` channels seen so far."""
+        sample = self.view[:filled]
+        if filled < 2:
             return
-        self.location = float(np.median(sample))
-        spread = 1.4826 * float(np.median(np.abs(sample - self.location)))
+        self.location = median(sample)
+        spread = 1.4826 * median(np.abs(sample - self.location), in_place=True)
         if spread <= floor:  # mostly-constant input: the std still sees the rare moves
             spread = float(np.std(sample))
         self.scale = max(spread, floor)
-        self._resum()
-
-    def _resum(self) -> None:
-        """Recompute the running sums exactly (bounds floating-point drift)."""
+        # Recompute the running sums exactly (bounds floating-point drift).
+        # The same additions in the same order (newest first) as summing
+        # recent[(count - 1 - j) % span] for j < n, read through slices.
+        recent, newest = self.recent, (count - 1) % self.span
+        order = recent[newest::-1] + recent[:newest:-1]
         for k, w in enumerate(self.windows):
-            n = min(w, self.count)
-            self.sums[k] = sum(self.recent[(self.count - 1 - j) % self.span] for j in range(n))
+            self.sums[k] = sum(order[: min(w, count)])
 
-    def learn(self, x: float) -> None:
-        """Remember x without producing channels (before the statistics exist)."""
-        self.ring.push(x)
-
-    def channels(self, x: float) -> list[float]:
-        """|mean of the last w standardised points| for every window w; then learn x."""
+    def channels(self, x: float, n: int, levels: list[float], pasts: list[float]) -> float:
+        """Append |mean of the last w standardised points| (point n) and the record before it
+        for every window w, push the level into the record; return the largest record ratio
+        (``record_ratio``, inlined)."""
         z = (x - self.location) / self.scale
-        n = self.count  # index of this point
-        out = []
+        sums, recent, span = self.sums, self.recent, self.span
+        best, best_at, rings, history = self.best, self.best_at, self.levels, self.history
+        slot = n % history
+        ratio = 0.0
         for k, w in enumerate(self.windows):
-            total = self.sums[k] + z
+            total = sums[k] + z
             if n >= w:  # drop the point leaving this window (read before it is overwritten)
-                total -= self.recent[(n - w) % self.span]
-            self.sums[k] = total
-            out.append(abs(total) / min(w, n + 1))
-        self.recent[n % self.span] = z
-        self.count = n + 1
-        self.ring.push(x)
-        return out
+                total -= recent[(n - w) % span]
+            sums[k] = total
+            level = abs(total) / (w if w < n + 1 else n + 1)
+            levels.append(level)
+            past = best[k]
+            pasts.append(past)
+            if level > 0.0:
+                r = _INF if past <= 0.0 else level / past
+                if abs(r - 1.0) <= 1e-9 and r > _TIE:
+                    r = _TIE
+                if r > ratio:
+                    ratio = r
+            rings[k][slot] = level
+            if level >= past:
+                best[k] = level
+                best_at[k] = n
+            elif n - best_at[k] >= history:  # the record just left the window
+                self._rescan(k, n)
+        recent[n % span] = z
+        return ratio
 
-
-class RunningMax:
-    """Maximum over the trailing ``size`` pushes (monotonic deque, amortised O(1))."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: deque[tuple[int, float]] = deque()
-        self.count = 0
-
-    def value(self) -> float:
-        return self.items[0][1] if self.items else 0.0
-
-    def push(self, x: float) -> None:
-        while self.items and self.items[-1][1] <= x:
-            self.items.pop()
-        self.items.append((self.count, x))
-        self.count += 1
-        if self.items[0][0] <= self.count - 1 - self.size:
-            self.items.popleft()
+    def _rescan(self, k: int, n: int) -> None:
+        """Find channel k's maximum over its ring (the last ``history`` levels up to n)."""
+        window = np.frombuffer(self.levels[k], dtype=np.float64)[: min(n + 1, self.history)]
+        j = int(window.argmax())
+        self.best[k] = float(window[j])
+        self.best_at[k] = n - ((n - j) % self.history)
 
 
 @dataclass
 class ResidualScorer:
-    """Score state of one series."""
+    """Score state of one series (the fast path; see ``anomaly.scoring_reference``)."""
 
     config: ScorerConfig = field(default_factory=ScorerConfig)
 
     def __post_init__(self) -> None:
         c = self.config
-        self.residual = RobustSource(c.history, c.residual_windows)
-        self.value = RobustSource(c.history, c.value_windows)
-        n = len(c.residual_windows) + len(c.value_windows)
-        self.maxima = [RunningMax(c.history) for _ in range(n)]
+        self.residual = Source(c.history, c.residual_windows)
+        self.value = Source(c.history, c.value_windows)
         self.seen = 0
+        self.channels_seen = 0  # points that produced channels (index of the next one)
         self.since_alarm = c.quiet_points + 1
         self.alarm_records: list[float] = []  # channel records just before the last alarm
         self.magnitude = 0.0  # running mean |value|: the reference for scale floors
@@ -162,54 +182,66 @@ class ResidualScorer:
         """Current residual scale (drives the exported band's half-width)."""
         return self.residual.scale
 
-    def nbytes(self) -> int:
-        """Bytes held by the trailing rings."""
-        return int(self.residual.ring.data.nbytes + self.value.ring.data.nbytes)
-
     @property
     def location(self) -> float:
         """Current residual location (the forecast's recent bias)."""
         return self.residual.location
 
+    def nbytes(self) -> int:
+        """Bytes held by the trailing rings."""
+        return self.residual.nbytes() + self.value.nbytes()
+
     def update(self, value: float, expected: float) -> float:
         """Score one point, then learn from it. Non-finite input scores 0 and is not learned."""
-        if not (math.isfinite(value) and math.isfinite(expected)):
+        if not (_isfinite(value) and _isfinite(expected)):
             return 0.0
         c = self.config
-        self.seen += 1
-        self.magnitude += (abs(value) - self.magnitude) / min(self.seen, c.history)
-        if self.seen % c.refresh_every == 0 or self.seen <= c.min_history:
-            floor = 1e-9 * (self.magnitude + 1e-9)
-            self.residual.refresh(floor)
-            self.value.refresh(floor)
-        if self.seen <= c.min_stats:  # no statistics yet: learn only
-            self.residual.learn(value - expected)
-            self.value.learn(value)
+        history = c.history
+        seen = self.seen + 1
+        self.seen = seen
+        magnitude = self.magnitude
+        magnitude += (abs(value) - magnitude) / (seen if seen < history else history)
+        self.magnitude = magnitude
+        residual, source = self.residual, self.value
+        if seen % c.refresh_every == 0 or seen <= c.min_history:
+            floor = 1e-9 * (magnitude + 1e-9)
+            filled = seen - 1 if seen - 1 < history else history
+            residual.refresh(filled, floor, self.channels_seen)
+            source.refresh(filled, floor, self.channels_seen)
+        slot = (seen - 1) % history
+        x = value - expected
+        residual.ring[slot] = x  # not read again before the next refresh
+        source.ring[slot] = value
+        if seen <= c.min_stats:  # no statistics yet: learn only
             return 0.0
-        levels = self.residual.channels(value - expected) + self.value.channels(value)
-        pasts = []
-        ratio = 0.0
-        for level, record in zip(levels, self.maxima, strict=True):
-            past = record.value()
-            pasts.append(past)
-            r = record_ratio(level, past)
-            if r > ratio:
-                ratio = r
-            record.push(level)
-        if self.seen <= c.min_history:
+        n = self.channels_seen
+        self.channels_seen = n + 1
+        levels: list[float] = []
+        pasts: list[float] = []
+        ratio = residual.channels(x, n, levels, pasts)
+        other = source.channels(value, n, levels, pasts)
+        if other > ratio:
+            ratio = other
+        if seen <= c.min_history:
             return 0.0
+        since_alarm = self.since_alarm + 1
+        self.since_alarm = since_alarm
+        if since_alarm > c.quiet_points and ratio < c.alarm_ratio:  # the common case
+            return min(1.0, ratio / c.record_scale)
         return self._damp(levels, pasts, ratio)
 
     def _damp(self, levels: list[float], pasts: list[float], ratio: float) -> float:
         """One alarm per anomaly. While damped, a point scores ``quiet_factor`` if it is still
         beyond the band or beyond the records that stood before the alarm (a persisting
-        shift), else 0."""
+        shift), else 0. ``since_alarm`` already counts this point."""
         c = self.config
-        self.since_alarm += 1
         if self.since_alarm <= c.quiet_points:
-            beyond = any(lv > p for lv, p in zip(levels, self.alarm_records, strict=True))
-            outside = bool(levels) and levels[0] >= c.band_z
-            return c.quiet_factor if beyond or outside else 0.0
+            if levels and levels[0] >= c.band_z:  # still outside the band
+                return c.quiet_factor
+            for level, record in zip(levels, self.alarm_records, strict=True):
+                if level > record:  # still beyond a record that stood before the alarm
+                    return c.quiet_factor
+            return 0.0
         if ratio >= c.alarm_ratio:
             self.since_alarm = 0
             self.alarm_records = pasts

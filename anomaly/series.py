@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -12,9 +14,8 @@ from anomaly.band import BandCache
 from anomaly.scoring import ResidualScorer, ScorerConfig
 
 
-@dataclass(frozen=True)
-class SeriesKey:
-    """Identity of one monitored series."""
+class SeriesKey(NamedTuple):
+    """Identity of one monitored series (a tuple: hashed in C on every scored point)."""
 
     region: str
     metric: str
@@ -30,14 +31,19 @@ class PointHistory:
     """The newest ``size`` finite points in arrival order (a ring; O(1) append)."""
 
     def __init__(self, size: int) -> None:
-        self.ts: npt.NDArray[np.float64] = np.zeros(size)
-        self.values: npt.NDArray[np.float64] = np.zeros(size)
+        # Appends write to ``array`` buffers (cheaper per item than numpy); ``ts``/``values``
+        # are numpy views of the same memory for the readers.
+        self._ts = array("d", bytes(8 * size))
+        self._values = array("d", bytes(8 * size))
+        self.ts: npt.NDArray[np.float64] = np.frombuffer(self._ts, dtype=np.float64)
+        self.values: npt.NDArray[np.float64] = np.frombuffer(self._values, dtype=np.float64)
+        self.size = size
         self.count = 0
 
     def append(self, ts: float, value: float) -> None:
-        i = self.count % len(self.ts)
-        self.ts[i] = ts
-        self.values[i] = value
+        i = self.count % self.size
+        self._ts[i] = ts
+        self._values[i] = value
         self.count += 1
 
     def __len__(self) -> int:

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 # metric label -> what the reason says
 METRICS: dict[str, str] = {"latency_ms": "probe latency", "error_ratio": "5xx ratio",
                            "traffic_rps": "request rate"}
+# The least distance outside its band that matters operationally, per metric: the bands of
+# a quiet, mostly-flat series (a 5xx ratio of 0 with the odd single error) are narrower
+# than anything worth an incident.
+MARGINS: dict[str, float] = {"latency_ms": 5.0, "error_ratio": 0.02, "traffic_rps": 1.0}
 PLOT_POINTS = 240  # cycles of history kept per series for an incident's plot
 
 
@@ -45,10 +49,10 @@ class Point:
     upper: float
     score: float
 
-    @property
-    def outside(self) -> bool:
-        """Whether the value left its band (False while the band is unknown)."""
-        return self.value < self.lower or self.value > self.upper
+    def outside(self, margin: float) -> bool:
+        """Whether the value left its band by more than ``margin`` (False while the band
+        is unknown)."""
+        return self.value < self.lower - margin or self.value > self.upper + margin
 
 
 def metric_values(obs: RegionObservation) -> dict[str, float]:
@@ -75,12 +79,14 @@ class AnomalySignals:
     """
 
     def __init__(self, detector: AnomalyDetector, threshold: float | None = None,
-                 min_points: int = 3, metrics: AnomalyMetrics | None = None) -> None:
+                 min_points: int = 3, metrics: AnomalyMetrics | None = None,
+                 margins: Mapping[str, float] | None = None) -> None:
         self.detector = detector
         self.threshold = threshold if threshold is not None else \
             0.8 * detector.config.scorer.quiet_factor
         self._min_points = min_points
         self._metrics = metrics
+        self._margins = dict(MARGINS if margins is None else margins)
         self._recent: dict[tuple[str, str], deque[Point]] = {}
         self._sustained: dict[str, tuple[str, ...]] = {}  # region -> anomalous metrics
 
@@ -93,10 +99,11 @@ class AnomalySignals:
             flagged = []
             for metric, value in metric_values(obs).items():
                 recent = self._score(region, metric, now, value)
-                # A point counts only when it is also outside the band it was judged
-                # against: a noisy, mostly-flat series (a 5xx ratio of 0 or 1 %) breaks
-                # score records early in its life without leaving its band.
-                scores = [p.score if p.outside else 0.0
+                # A point counts only when it is also clearly outside the band it was
+                # judged against: a young or mostly-flat series breaks score records
+                # by amounts nobody would page for.
+                margin = self._margins.get(metric, 0.0)
+                scores = [p.score if p.outside(margin) else 0.0
                           for p in list(recent)[-self._min_points:]]
                 if sustained(scores, self.threshold, self._min_points):
                     flagged.append(metric)

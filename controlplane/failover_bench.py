@@ -202,7 +202,15 @@ async def _cpu_per_pass(stack: dict[str, Any], workdir: Path) -> dict[str, float
         started = time.process_time()
         state = decide(desired, obs, state, float(i)).state
         decide_ms.append((time.process_time() - started) * 1000)
-    plane = build_control_plane(desired, Settings(data_dir=workdir / "cpu-replica"))
+    from prometheus_client import CollectorRegistry
+
+    from controlplane.anomalies import build_anomaly_watch
+
+    # As ``covenant up`` runs it: the anomaly watch scores 18 series and sets their gauges.
+    registry = CollectorRegistry()
+    watch = build_anomaly_watch(registry, workdir / "cpu-replica" / "anomaly")
+    plane = build_control_plane(desired, Settings(data_dir=workdir / "cpu-replica"),
+                                signals=watch.source, plots=watch.source, registry=registry)
     pass_ms = []
     try:
         for _ in range(30):

@@ -34,6 +34,7 @@ from controlplane.signals import signals_for
 
 if TYPE_CHECKING:
     from chaos.server import ToxiproxyServer
+    from controlplane.anomalies import AnomalyWatch
     from core_api.bus import EventBus
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,8 @@ class Stack:
     _client: httpx.AsyncClient | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _loop_task: asyncio.Task[None] | None = None
+    _refit_task: asyncio.Task[None] | None = None
+    anomaly: AnomalyWatch | None = None
 
     async def start(self) -> None:
         ports = self.desired.stack
@@ -187,12 +190,21 @@ class Stack:
         self.desired = self.desired.model_copy(update={"regions": regions})
         bus = build_bus(self.settings)
         self._bus = bus
+        from prometheus_client import CollectorRegistry
+
+        from controlplane.anomalies import build_anomaly_watch
+
+        # Always watched (gauges, plots); decide() acts on it only when desired state says.
+        registry = CollectorRegistry()
+        self.anomaly = build_anomaly_watch(registry, Path(self.settings.data_dir) / "anomaly")
         signals, on_scrape = signals_for(self.desired.slo.enforce,
-                                         self.desired.anomaly.treat_sustained_as_bad)
+                                         self.desired.anomaly.treat_sustained_as_bad,
+                                         anomalies=self.anomaly.source)
         extra = [route53_router(self.desired.route53)] if self.desired.route53 else []
         self.plane = build_control_plane(self.desired, self.settings, bus=bus,
                                          on_decision=self.on_decision, signals=signals,
-                                         on_scrape=on_scrape, extra_routers=extra)
+                                         on_scrape=on_scrape, extra_routers=extra,
+                                         plots=self.anomaly.source, registry=registry)
         await self.plane.reconciler.run_once()  # routes exist before the first request
         self._client = httpx.AsyncClient(timeout=10, limits=httpx.Limits(
             max_connections=200, max_keepalive_connections=50))
@@ -206,7 +218,16 @@ class Stack:
                                          "/v1/regions /v1/incidents /v1/actions /metrics"))
         every = f"every {self.desired.probe.interval_s:g} s"
         self.components.append(Component("reconciler", every, f"state {self.plane.store.url}"))
+        self.components.append(Component(
+            "anomaly refit", "worker thread", f"models {self.settings.data_dir}/anomaly, "
+            f"{self.anomaly.restored} restored"))
         self._loop_task = asyncio.create_task(self.plane.reconciler.run(self._stop))
+        self._refit_task = asyncio.create_task(self.anomaly.refitter.run(self._stop))
+
+    @property
+    def refitting(self) -> bool:
+        """Whether the anomaly refit task is running (it starts and stops with the loop)."""
+        return self._refit_task is not None and not self._refit_task.done()
 
     def describe(self) -> dict[str, object]:
         """What runs where, as written to ``<data_dir>/stack.json`` for tools and benchmarks."""
@@ -224,6 +245,9 @@ class Stack:
         if self._loop_task is not None:
             await self._loop_task
             self._loop_task = None
+        if self._refit_task is not None:
+            await self._refit_task  # a fit in progress finishes (and is saved) first
+            self._refit_task = None
         for server in reversed(self.servers):
             await server.stop()
         self.servers.clear()

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from anomaly.scoring import ResidualScorer, RobustSource, RunningMax, ScorerConfig, record_ratio
+from anomaly.scoring import ResidualScorer, ScorerConfig, record_ratio
+from anomaly.scoring_reference import RobustSource, RunningMax
 
 
 def test_record_ratio_ties_are_not_records() -> None:

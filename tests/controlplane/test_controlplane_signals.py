@@ -84,6 +84,7 @@ def test_sustained_latency_anomaly_degrades_the_region_when_enabled() -> None:
         latency = (20 if i < 200 else 250) / 1000 + noise.gauss(0, 0.0015)
         obs = _obs(latency, float(i))
         signals = source.signals(obs, float(i))
+        source.detector.refit_due()  # what the background refitter does between passes
         if flagged_at is None and "sin" in signals.anomalies:
             flagged_at = i
         state = decide(desired, obs, state, float(i), Inputs(anomalies=signals.anomalies)).state

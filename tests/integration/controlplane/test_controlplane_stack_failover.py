@@ -124,6 +124,11 @@ async def test_faults_reroute_and_recover(tmp_path: Path) -> None:
             # The errors fault was told by the probes and counted by the scrape.
             errors = max(incidents, key=lambda i: i["opened_at"])
             assert "answered 500" in json.dumps(errors), errors
+            # The anomaly watch runs with the stack: its gauges, per region and metric.
+            metrics = (await api.get("/metrics")).text
+            assert 'covenant_anomaly_score{metric="latency_ms",region="syd"}' in metrics
+            assert 'covenant_anomaly_band_upper{metric="traffic_rps",region="ams"}' in metrics
+        assert stack.anomaly is not None and stack.refitting  # beside the reconcile loop
         # Before its reroute the errors fault reached clients: syd answered them with 500
         # (the front door retries only connect failures, resets and 502-504).
         assert any(not h.ok and h.served_by == "syd" for h in hits)
@@ -131,4 +136,5 @@ async def test_faults_reroute_and_recover(tmp_path: Path) -> None:
         stop.set()
         await load
         await stack.stop()
+    assert not stack.refitting  # stopped with the reconciler
     assert all(r.process.returncode is not None for r in stack.regions) or not stack.regions
