@@ -120,10 +120,12 @@ class Source:
         for k, w in enumerate(self.windows):
             self.sums[k] = sum(order[: min(w, count)])
 
-    def channels(self, x: float, n: int, levels: list[float], pasts: list[float]) -> float:
-        """Append |mean of the last w standardised points| (point n) and the record before it
-        for every window w, push the level into the record; return the largest record ratio
-        (``record_ratio``, inlined)."""
+    def channels(
+        self, x: float, n: int, levels: list[float], pasts: list[float], first: int
+    ) -> float:
+        """Write |mean of the last w standardised points| (point n) and the record before it
+        for every window w into ``levels``/``pasts`` from index ``first``, push the level into
+        the record; return the largest record ratio (``record_ratio``, inlined)."""
         z = (x - self.location) / self.scale
         sums, recent, span = self.sums, self.recent, self.span
         best, best_at, rings, history = self.best, self.best_at, self.levels, self.history
@@ -135,9 +137,9 @@ class Source:
                 total -= recent[(n - w) % span]
             sums[k] = total
             level = abs(total) / (w if w < n + 1 else n + 1)
-            levels.append(level)
+            levels[first + k] = level
             past = best[k]
-            pasts.append(past)
+            pasts[first + k] = past
             if level > 0.0:
                 r = _INF if past <= 0.0 else level / past
                 if abs(r - 1.0) <= 1e-9 and r > _TIE:
@@ -171,6 +173,9 @@ class ResidualScorer:
         c = self.config
         self.residual = Source(c.history, c.residual_windows)
         self.value = Source(c.history, c.value_windows)
+        # Reused every point (no per-point allocation, so no garbage-collector pressure).
+        self.levels = [0.0] * (len(c.residual_windows) + len(c.value_windows))
+        self.pasts = [0.0] * len(self.levels)
         self.seen = 0
         self.channels_seen = 0  # points that produced channels (index of the next one)
         self.since_alarm = c.quiet_points + 1
@@ -216,10 +221,9 @@ class ResidualScorer:
             return 0.0
         n = self.channels_seen
         self.channels_seen = n + 1
-        levels: list[float] = []
-        pasts: list[float] = []
-        ratio = residual.channels(x, n, levels, pasts)
-        other = source.channels(value, n, levels, pasts)
+        levels, pasts = self.levels, self.pasts
+        ratio = residual.channels(x, n, levels, pasts, 0)
+        other = source.channels(value, n, levels, pasts, len(residual.windows))
         if other > ratio:
             ratio = other
         if seen <= c.min_history:
@@ -244,5 +248,5 @@ class ResidualScorer:
             return 0.0
         if ratio >= c.alarm_ratio:
             self.since_alarm = 0
-            self.alarm_records = pasts
+            self.alarm_records = pasts.copy()  # pasts is overwritten by the next point
         return min(1.0, ratio / c.record_scale)

@@ -59,7 +59,9 @@ def test_record_rescans_when_the_best_leaves_the_window() -> None:
     src = Source(history=4, windows=(1,))
     pasts: list[float] = []
     for n, x in enumerate([9.0, 5.0, 7.0, 1.0, 2.0, 0.5, 0.25, 0.1]):
-        src.channels(x, n, [], pasts)
+        past = [0.0]
+        src.channels(x, n, [0.0], past, 0)
+        pasts.append(past[0])
     # Record before each point = max of the previous 4 levels (|x| with scale 1, location 0).
     assert pasts == [0.0, 9.0, 9.0, 9.0, 9.0, 7.0, 7.0, 2.0]
     assert math.isclose(src.best[0], 2.0)
