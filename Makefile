@@ -21,7 +21,7 @@ tools:
 services:
 	bash scripts/ensure-services.sh
 
-test: install tools services
+test: install tools services lint
 	$(BIN)/pytest
 
 lint: install
