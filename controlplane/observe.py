@@ -46,15 +46,26 @@ class Observer:
         self._counters: dict[str, tuple[float, float]] = {}  # region -> (total, 5xx)
         self._scraped_at: dict[str, float] = {}  # region -> cycle time of its last scrape
 
-    async def observe(self) -> dict[str, RegionObservation]:
-        """One cycle: every region at once; never raises for a region's failure."""
+    async def observe(
+        self, healthy: frozenset[str] = frozenset()
+    ) -> dict[str, RegionObservation]:
+        """One cycle: every region at once; never raises for a region's failure.
+
+        For a region in ``healthy`` the only question is whether it is still good, so its
+        cycle ends as soon as the median probe is known to be slower than the policy's slow
+        threshold, instead of waiting for the slow answers (a sick region gets full probes,
+        so its verdict carries the real latency and tells a hung region from a slow one).
+        """
         at = self._clock()
-        snapshots = await asyncio.gather(*(self._region(r, at) for r in self._desired.regions))
+        cutoff = self._desired.health.slow_latency_s
+        snapshots = await asyncio.gather(*(
+            self._region(r, at, cutoff if r.name in healthy else None)
+            for r in self._desired.regions))
         return {s.region: s for s in snapshots}
 
-    async def _region(self, region: Region, at: float) -> RegionObservation:
-        probes = asyncio.gather(*(self._probe(region.endpoint, p) for p in PROBE_PATHS))
-        results, scrape = await asyncio.gather(probes, self._scrape(region.endpoint))
+    async def _region(self, region: Region, at: float,
+                      cutoff: float | None = None) -> RegionObservation:
+        results, scrape = await self._gather(region.endpoint, cutoff)
         requests, errors = self._deltas(region.name, scrape)
         rate = self._rate(region.name, scrape is not None, requests, at)
         if scrape is not None and self._on_scrape is not None:
@@ -77,6 +88,25 @@ class Observer:
             detail = "; ".join(f"{r.path} {r.problem}" for r in failed)
         return RegionObservation(region.name, at, status, latency, requests, errors,
                                  scrape is not None, detail, rate)
+
+    async def _gather(self, base: str,
+                      cutoff: float | None) -> tuple[list[ProbeResult], str | None]:
+        start = self._timer()
+        probes = [asyncio.ensure_future(self._probe(base, p)) for p in PROBE_PATHS]
+        scrape = asyncio.ensure_future(self._scrape(base))
+        if cutoff is not None:
+            await asyncio.wait(probes, timeout=cutoff)
+            pending = [t for t in probes if not t.done()]
+            if len(pending) > len(probes) // 2:  # the median probe is slower than the cutoff
+                for task in (*pending, scrape):
+                    task.cancel()
+                await asyncio.gather(*pending, scrape, return_exceptions=True)
+                waited = max(self._timer() - start, cutoff + 0.001)
+                return [t.result() if not t.cancelled() else
+                        ProbeResult(path, True, waited, "", False)
+                        for path, t in zip(PROBE_PATHS, probes, strict=True)], None
+        results = list(await asyncio.gather(*probes))
+        return results, await scrape
 
     async def _probe(self, base: str, path: str) -> ProbeResult:
         timeout = self._desired.probe.timeout_s

@@ -64,7 +64,9 @@ class Reconciler:
 
     async def run_once(self) -> Decision:
         started = time.perf_counter()
-        observations = await self._observer.observe()
+        healthy = frozenset(name for name, h in self.state.regions.items()
+                            if h.state is Health.HEALTHY)
+        observations = await self._observer.observe(healthy)
         leading = await asyncio.to_thread(self._lease.try_acquire)
         now = self._clock()
         if leading and self.state.leader_epoch != self._lease.epoch:

@@ -62,7 +62,9 @@ class ScriptedObserver:
         self._rnd = random.Random(7)
         self.cycle = 0
 
-    async def observe(self) -> dict[str, RegionObservation]:
+    async def observe(
+        self, healthy: frozenset[str] = frozenset()
+    ) -> dict[str, RegionObservation]:
         now, i = self._clock[0], self.cycle
         self.cycle += 1
         out = {}

@@ -105,3 +105,35 @@ def test_counts_the_core_api_exposition() -> None:
     for status in (200, 200, 200, 503):
         m.observe("/v1/countries/{iso3}", "GET", status, 0.01)
     assert count_requests(generate_latest(m.registry).decode()) == (4.0, 1.0)
+
+
+async def test_a_healthy_region_is_cut_off_once_its_median_probe_is_known_slow() -> None:
+    """Healthy regions only need 'still good?': the cycle ends at the slow threshold."""
+    from controlplane.health import Signal, classify
+
+    desired = default_desired(probe=ProbePolicy(timeout_s=2.0, scrape_timeout_s=2.0))
+    answer_after = desired.health.slow_latency_s + 0.4
+    syd = next(r for r in desired.regions if r.name == "syd")
+
+    async def sluggish(request: httpx.Request) -> httpx.Response:
+        if str(request.url).startswith(syd.endpoint):
+            await asyncio.sleep(answer_after)
+        return httpx.Response(200, text=metrics(1, 0) if request.url.path == "/metrics"
+                              else '{"ok": true}')
+
+    loop = asyncio.get_running_loop()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(sluggish)) as client:
+        observer = Observer(desired, client)
+        started = loop.time()
+        cut = await observer.observe(healthy=frozenset(desired.region_names()))
+        cut_took = loop.time() - started
+        started = loop.time()
+        full = await observer.observe(healthy=frozenset())
+        full_took = loop.time() - started
+    assert cut_took < answer_after - 0.1, cut_took
+    assert full_took >= answer_after, full_took
+    assert classify(cut["syd"], desired.health)[0] is Signal.BAD
+    assert "slow" in classify(cut["syd"], desired.health)[1]
+    assert not cut["syd"].scraped  # the scrape was abandoned with the probes
+    assert full["syd"].latency_s is not None and full["syd"].latency_s >= answer_after
+    assert classify(cut["ams"], desired.health)[0] is Signal.GOOD
