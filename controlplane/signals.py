@@ -45,12 +45,11 @@ class StaticSignals:
 
 class SloPolicySignals:
     """``slo.policy.evaluate`` over the current budgets: exhausted budgets per region, and
-    the policy's chaos freeze."""
+    the policy's chaos freeze. A budget without a region (a global SLO) only feeds the
+    policy."""
 
-    def __init__(self, budgets: Callable[[], Sequence[BudgetStatus]],
-                 region_of: Callable[[str], str | None]) -> None:
+    def __init__(self, budgets: Callable[[], Sequence[BudgetStatus]]) -> None:
         self._budgets = budgets
-        self._region_of = region_of
 
     def signals(self, observations: Mapping[str, RegionObservation], now: float) -> Signals:
         from slo.policy import DecisionKind, evaluate
@@ -58,9 +57,8 @@ class SloPolicySignals:
         budgets = self._budgets()
         breaches: dict[str, str] = {}
         for b in budgets:
-            region = getattr(b, "region", "") or self._region_of(b.service)
-            if b.exhausted and region is not None:
-                breaches.setdefault(region, f"{b.slo_id} error budget exhausted "
+            if b.exhausted and b.region:
+                breaches.setdefault(b.region, f"{b.slo_id} error budget exhausted "
                                             f"({b.consumed:.0%} of it spent)")
         freeze = next((d.reason for d in evaluate(budgets, [], now)
                        if d.kind is DecisionKind.FREEZE_CHAOS), "")
@@ -93,7 +91,7 @@ class SloBudgetSignals:
     def __init__(self, tracker: Any) -> None:
         self._tracker = tracker
         self._texts: dict[str, str] = {}
-        self._policy = SloPolicySignals(self._status, lambda service: None)
+        self._policy = SloPolicySignals(self._status)
         self._now = 0.0
 
     @classmethod

@@ -38,19 +38,19 @@ def _obs(latency: float, now: float) -> dict[str, RegionObservation]:
                                  10, 0, True) for n in NAMES}
 
 
-def _budget(service: str, remaining: float) -> object:
+def _budget(service: str, remaining: float, region: str) -> object:
     from slo.budget import BudgetStatus
 
     return BudgetStatus(slo_id=f"{service}-availability", service=service, objective=0.999,
                         at=0.0, period_start=0.0, total=1000.0, bad=2.0, sli=0.998,
                         error_ratio=0.002, consumed=1 - remaining, remaining=remaining,
-                        burn_rate=2.0)
+                        burn_rate=2.0, region=region)
 
 
 def test_slo_policy_reports_exhausted_budget_and_chaos_freeze() -> None:
-    budgets = [_budget("core-api-syd", 0.0), _budget("core-api-ams", 0.5)]
-    source = SloPolicySignals(lambda: budgets,  # type: ignore[arg-type,return-value]
-                              lambda service: service.rsplit("-", 1)[-1])
+    budgets = [_budget("core-api", 0.0, "syd"), _budget("core-api", 0.5, "ams"),
+               _budget("core-api", 0.0, "")]  # a global SLO: policy only, no region
+    source = SloPolicySignals(lambda: budgets)  # type: ignore[arg-type,return-value]
     s = source.signals({}, 10.0)
     assert list(s.slo_breaches) == ["syd"]
     assert "error budget exhausted" in s.slo_breaches["syd"]
