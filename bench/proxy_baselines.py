@@ -1,0 +1,192 @@
+"""How close can any relay get to direct throughput on this machine? Side by side, one run.
+
+`covenant bench proxy` compares direct with the Covenant proxy. This puts two baseline relays
+with no toxic machinery beside them, on the same echo upstream and the same client
+coroutine: a C relay with a thread per direction (bench/relay_threads.c, compiled here with
+gcc) and a Python relay with a thread per direction (blocking ``recv_into``/``sendall``,
+which release the GIL). If the baselines land where the Covenant proxy does, the gap to
+direct is the cost of a relay hop on this machine, not of the proxy's code.
+
+    python bench/proxy_baselines.py [--rounds 30] [--json]
+
+Each round opens one connection per mode, in a rotated order, and pushes five 1 MB echo
+transfers through it (``chaos.loopback.transfer``, as `covenant bench proxy` does); the rate
+of a mode is the median of its per-round rates; the first transfer on a connection (which
+carries the relay's upstream dial) is reported apart from the steady ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from chaos.benchmark import MB, _Child
+from chaos.client import ToxiproxyClient
+from chaos.loopback import transfer
+
+HERE = Path(__file__).resolve().parent
+TRANSFERS = 5
+
+
+# The Python baseline relay (run as a child: ``proxy_baselines.py relay-threads PORT``) -----
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    buffer = bytearray(256 * 1024)
+    view = memoryview(buffer)
+    try:
+        while count := src.recv_into(buffer):
+            dst.sendall(view[:count])
+    except OSError:
+        pass  # the peer went away: close our side below as for EOF
+    with contextlib.suppress(OSError):
+        dst.shutdown(socket.SHUT_WR)
+
+
+def _serve_thread_relay(upstream_port: int) -> None:
+    listener = socket.create_server(("127.0.0.1", 0), backlog=4096)
+    print(listener.getsockname()[1], flush=True)
+
+    def accept_forever() -> None:
+        while True:
+            client, _ = listener.accept()
+            server = socket.create_connection(("127.0.0.1", upstream_port))
+            for sock in (client, server):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=_pump, args=(client, server), daemon=True).start()
+            threading.Thread(target=_pump, args=(server, client), daemon=True).start()
+
+    threading.Thread(target=accept_forever, daemon=True).start()
+    sys.stdin.read()  # the parent closes stdin to stop us
+
+
+# Children --------------------------------------------------------------------------------
+class _Relay:
+    """A baseline relay process; its first line is its listen port; closing stdin stops it."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self._process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line.strip().isdigit():
+            self.stop()
+            raise RuntimeError(f"{argv[0]} failed to start: {line!r}")
+        self.port = int(line)
+
+    def stop(self) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        try:
+            self._process.wait(10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(10)
+
+
+def _compile_c_relay(workdir: Path) -> Path:
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        raise SystemExit("proxy_baselines: no C compiler found; install gcc for the C relay")
+    binary = workdir / "relay_threads"
+    source = HERE / "relay_threads.c"
+    subprocess.run([compiler, "-O2", "-pthread", "-o", str(binary), str(source)], check=True)
+    return binary
+
+
+# Measurement -----------------------------------------------------------------------------
+async def _connection(port: int, payload: bytes) -> list[float]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        return [await transfer(reader, writer, payload) for _ in range(TRANSFERS)]
+    finally:
+        writer.close()
+
+
+async def _measure(ports: dict[str, int], rounds: int) -> dict[str, list[list[float]]]:
+    payload = bytes(range(256)) * (MB // 256)
+    names = list(ports)
+    seconds: dict[str, list[list[float]]] = {name: [] for name in names}
+    for index in range(rounds):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            seconds[name].append(await _connection(ports[name], payload))
+    return seconds
+
+
+def _summary(seconds: dict[str, list[list[float]]]) -> dict[str, dict[str, float]]:
+    rates = {
+        name: statistics.median(TRANSFERS * MB / sum(r) for r in rows)
+        for name, rows in seconds.items()
+    }
+    return {
+        name: {
+            "mb_s": round(rates[name] / MB, 1),
+            "ratio": round(rates[name] / rates["direct"], 3),
+            "first_ms": round(statistics.median(r[0] for r in rows) * 1000, 3),
+            "steady_ms": round(statistics.median(t for r in rows for t in r[1:]) * 1000, 3),
+        }
+        for name, rows in seconds.items()
+    }
+
+
+async def _covenant_port(api_port: int, echo_port: int) -> int:
+    async with ToxiproxyClient(f"http://127.0.0.1:{api_port}") as client:
+        proxy = await client.create_proxy("baseline", f"127.0.0.1:{echo_port}")
+    return proxy.listen_port
+
+
+def run(rounds: int) -> dict[str, dict[str, float]]:
+    echo, proxy = _Child("echo"), _Child("proxy")
+    echo_port = echo.start()
+    relays: list[_Relay] = []
+    try:
+        api_port = proxy.start()
+        with tempfile.TemporaryDirectory() as workdir:
+            c_relay = _Relay([str(_compile_c_relay(Path(workdir))), str(echo_port)])
+            relays.append(c_relay)
+            py_relay = _Relay([sys.executable, __file__, "relay-threads", str(echo_port)])
+            relays.append(py_relay)
+            ports = {
+                "direct": echo_port,
+                "covenant_proxy": asyncio.run(_covenant_port(api_port, echo_port)),
+                "c_threads_relay": c_relay.port,
+                "python_threads_relay": py_relay.port,
+            }
+            return _summary(asyncio.run(_measure(ports, rounds)))
+    finally:
+        for relay in relays:
+            relay.stop()
+        proxy.stop()
+        echo.stop()
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["relay-threads"]:
+        _serve_thread_relay(int(sys.argv[2]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=30, help="connections per mode")
+    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    args = parser.parse_args()
+    summary = run(args.rounds)
+    for name, figures in summary.items():
+        print(
+            f"{name:>22}: {figures['mb_s']:7.1f} MB/s  ratio {figures['ratio']:.3f}  "
+            f"first {figures['first_ms']:.2f} ms  steady {figures['steady_ms']:.2f} ms"
+        )
+    if args.json:
+        print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
