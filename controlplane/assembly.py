@@ -34,7 +34,7 @@ class ControlPlane:
     lease: Lease
     router: LocalRouter
     registry: CollectorRegistry
-    client: httpx.AsyncClient
+    transport: httpx.AsyncBaseTransport  # the probes' network
     reconciler: Reconciler
 
     def api(self) -> FastAPI:
@@ -46,7 +46,7 @@ class ControlPlane:
                           self.desired.region_names())
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.transport.aclose()
         self.lease.release()
         self.store.close()
 
@@ -65,15 +65,14 @@ def build_control_plane(desired: DesiredState, settings: Settings, *,
     store = StateStore(url)
     lease = build_lease(settings.state_url, settings.data_dir, holder)
     registry = registry or CollectorRegistry()  # the caller's, when its gauges share it
-    # Probes must never queue behind each other: allow every region's four requests at once.
-    limits = httpx.Limits(max_connections=8 * len(desired.regions), max_keepalive_connections=0)
-    client = httpx.AsyncClient(transport=transport or ProbeTransport(), limits=limits)
+    # One short-lived connection per probe and no pool, so probes never queue behind each other.
+    transport = transport or ProbeTransport()
     local = LocalRouter()
     router: Router = FanoutRouter(local, *extra_routers) if extra_routers else local
     reconciler = Reconciler(
-        desired, Observer(desired, client, clock=clock, on_scrape=on_scrape), router, store,
+        desired, Observer(desired, transport, clock=clock, on_scrape=on_scrape), router, store,
         lease,
         ControlPlaneMetrics(registry),
         publisher=EventPublisher(bus, holder) if bus is not None else None,
         hooks=hooks, signals=signals, clock=clock, on_decision=on_decision, plots=plots)
-    return ControlPlane(desired, store, lease, local, registry, client, reconciler)
+    return ControlPlane(desired, store, lease, local, registry, transport, reconciler)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -22,8 +23,10 @@ from sqlalchemy import (
     create_engine,
     delete,
     func,
+    insert,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -149,20 +152,24 @@ class StateStore:
 
     def record_cycle(self, at: float, observations: Iterable[RegionObservation],
                      verdicts: Sequence[Verdict], routed_to: Mapping[str, str]) -> None:
+        # Bulk statements, not unit-of-work objects: this runs every cycle, and the ORM's
+        # per-object bookkeeping (and merge's SELECT per region) was most of its CPU.
         by_region = {o.region: o for o in observations}
+        latest = [{"region": v.region, "state": v.state.value, "at": at, "line": v.line,
+                   "latency_s": o.latency_s if (o := by_region.get(v.region)) else None,
+                   "error_ratio": o.error_ratio if o else 0.0,
+                   "routed_to": routed_to.get(v.region, v.region)} for v in verdicts]
         with self._sessions.begin() as s:
-            s.add_all(ObservationRow(at=o.at, region=o.region, status=o.status.value,
-                                     latency_s=o.latency_s, requests=o.requests,
-                                     errors=o.errors, detail=o.detail)
-                      for o in by_region.values())
-            s.add_all(VerdictRow(at=at, region=v.region, state=v.state.value,
-                                 changed=v.changed, line=v.line) for v in verdicts)
-            for v in verdicts:
-                obs = by_region.get(v.region)
-                s.merge(RegionRow(region=v.region, state=v.state.value, at=at, line=v.line,
-                                  latency_s=obs.latency_s if obs else None,
-                                  error_ratio=obs.error_ratio if obs else 0.0,
-                                  routed_to=routed_to.get(v.region, v.region)))
+            if by_region:
+                s.execute(insert(ObservationRow), [
+                    {"at": o.at, "region": o.region, "status": o.status.value,
+                     "latency_s": o.latency_s, "requests": o.requests, "errors": o.errors,
+                     "detail": o.detail} for o in by_region.values()])
+            if verdicts:
+                s.execute(insert(VerdictRow), [
+                    {"at": at, "region": v.region, "state": v.state.value,
+                     "changed": v.changed, "line": v.line} for v in verdicts])
+            _upsert_regions(s, latest)
 
     def record_actions(self, at: float, actions: Sequence[Action], leader: str) -> None:
         with self._sessions.begin() as s:
@@ -272,3 +279,19 @@ def _payload(a: Action) -> dict[str, object]:
 def action_payload(a: Action) -> dict[str, object]:
     """The JSON-able form of an action, as stored and as published on the bus."""
     return _payload(a)
+
+
+def _upsert_regions(s: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert or replace each region's latest row: one statement where the dialect has
+    ON CONFLICT (SQLite, PostgreSQL), ``merge`` elsewhere."""
+    if not rows:
+        return
+    dialect = s.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        for row in rows:
+            s.merge(RegionRow(**row))
+        return
+    stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(RegionRow).values(rows)
+    columns = [key for key in rows[0] if key != "region"]
+    s.execute(stmt.on_conflict_do_update(
+        index_elements=[RegionRow.region], set_={c: stmt.excluded[c] for c in columns}))

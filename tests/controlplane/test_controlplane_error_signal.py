@@ -70,7 +70,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     desired = base.model_copy(update={"regions": regions})
     async with httpx.AsyncClient(transport=ByHost(transports)) as client:
         clock = iter(float(i) for i in range(10_000))
-        observer = Observer(desired, client, clock=lambda: next(clock))
+        observer = Observer(desired, ByHost(transports), clock=lambda: next(clock))
         yield World(desired, observer, client)
 
 

@@ -51,11 +51,10 @@ async def test_one_frozen_observation_per_region() -> None:
     world = World()
     world.mode.update(syd="refuse", sin="reset", sfo="notready", jnb="slow")
     clock = iter([10.0, 11.0])
-    async with httpx.AsyncClient(transport=httpx.MockTransport(world.handle)) as client:
-        observer = Observer(DESIRED, client, clock=lambda: next(clock))
-        first = await observer.observe()
-        world.counts["ams"] = [90, 10]
-        second = await observer.observe()
+    observer = Observer(DESIRED, httpx.MockTransport(world.handle), clock=lambda: next(clock))
+    first = await observer.observe()
+    world.counts["ams"] = [90, 10]
+    second = await observer.observe()
     assert set(first) == set(DESIRED.region_names())
     assert world.calls == 2 * 6 * 4
     assert first["ams"].status is ProbeStatus.UP and first["ams"].at == 10.0
@@ -75,8 +74,7 @@ async def test_probe_timeout_counts_as_unreachable() -> None:
     async def hang(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectTimeout("timed out", request=request)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(hang)) as client:
-        obs = await Observer(DESIRED, client).observe()
+    obs = await Observer(DESIRED, httpx.MockTransport(hang)).observe()
     assert all(o.status is ProbeStatus.UNREACHABLE for o in obs.values())
 
 
@@ -87,12 +85,11 @@ def test_counter_sums_and_garbage() -> None:
 
 async def test_counter_reset_counts_from_zero() -> None:
     world = World()
-    async with httpx.AsyncClient(transport=httpx.MockTransport(world.handle)) as client:
-        observer = Observer(DESIRED, client)
-        world.counts["iad"] = [500, 0]
-        await observer.observe()
-        world.counts["iad"] = [8, 2]  # the region restarted
-        obs = await observer.observe()
+    observer = Observer(DESIRED, httpx.MockTransport(world.handle))
+    world.counts["iad"] = [500, 0]
+    await observer.observe()
+    world.counts["iad"] = [8, 2]  # the region restarted
+    obs = await observer.observe()
     assert (obs["iad"].requests, obs["iad"].errors) == (10, 2)
 
 
@@ -122,14 +119,13 @@ async def test_a_healthy_region_is_cut_off_once_its_median_probe_is_known_slow()
                               else '{"ok": true}')
 
     loop = asyncio.get_running_loop()
-    async with httpx.AsyncClient(transport=httpx.MockTransport(sluggish)) as client:
-        observer = Observer(desired, client)
-        started = loop.time()
-        cut = await observer.observe(healthy=frozenset(desired.region_names()))
-        cut_took = loop.time() - started
-        started = loop.time()
-        full = await observer.observe(healthy=frozenset())
-        full_took = loop.time() - started
+    observer = Observer(desired, httpx.MockTransport(sluggish))
+    started = loop.time()
+    cut = await observer.observe(healthy=frozenset(desired.region_names()))
+    cut_took = loop.time() - started
+    started = loop.time()
+    full = await observer.observe(healthy=frozenset())
+    full_took = loop.time() - started
     assert cut_took < answer_after - 0.1, cut_took
     assert full_took >= answer_after, full_took
     assert classify(cut["syd"], desired.health)[0] is Signal.BAD
