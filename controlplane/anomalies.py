@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +39,7 @@ METRICS: dict[str, str] = {"latency_ms": "probe latency", "error_ratio": "5xx ra
 # than anything worth an incident.
 MARGINS: dict[str, float] = {"latency_ms": 5.0, "error_ratio": 0.02, "traffic_rps": 1.0}
 PLOT_POINTS = 240  # cycles of history kept per series for an incident's plot
+REPLAY_CYCLES = 2000  # recorded cycles replayed at start: one refit window of history
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,17 @@ class AnomalySignals:
                 anomalies[region] = (f"{what} anomalous for {self._min_points} cycles "
                                      f"(>= {self.threshold:g})")
         return Signals(anomalies=anomalies)
+
+    def replay(self, history: Iterable[RegionObservation]) -> int:
+        """Feed recorded cycles (oldest first) through the detector after a restart, so its
+        scorers, refit history and plot series start warm instead of from nothing. Nothing
+        is flagged: a replayed anomaly is history, not a signal. Returns points replayed."""
+        points = 0
+        for obs in history:
+            for metric, value in metric_values(obs).items():
+                self._score(obs.region, metric, obs.at, value)
+                points += 1
+        return points
 
     def _score(self, region: str, metric: str, now: float, value: float) -> deque[Point]:
         from anomaly.series import SeriesKey

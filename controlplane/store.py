@@ -32,7 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from controlplane.decide import Action, ActionKind, OpenIncident, Verdict
 from controlplane.errors import StoreError
-from controlplane.observation import RegionObservation
+from controlplane.observation import ProbeStatus, RegionObservation
 
 
 class Base(DeclarativeBase):
@@ -206,6 +206,32 @@ class StateStore:
     def observation_count(self) -> int:
         with self._sessions() as s:
             return int(s.scalar(select(func.count(ObservationRow.id))) or 0)
+
+    def history(self, cycles: int) -> list[RegionObservation]:
+        """The newest ``cycles`` observations of every region, oldest first, rebuilt as
+        RegionObservations for the anomaly watch to replay after a restart.
+
+        The request rate is not stored: it is recomputed from consecutive rows of a region
+        (requests since the previous scrape over the time between them), as the observer
+        computed it. A row with requests counted is taken as scraped."""
+        query = select(ObservationRow).order_by(ObservationRow.id.desc())
+        with self._sessions() as s:
+            regions = int(s.scalar(select(func.count(func.distinct(ObservationRow.region))))
+                          or 0)
+            rows = list(s.scalars(query.limit(cycles * regions)))
+        history: list[RegionObservation] = []
+        previous_at: dict[str, float] = {}
+        for row in reversed(rows):
+            before = previous_at.get(row.region)
+            previous_at[row.region] = row.at
+            status = ProbeStatus(row.status)
+            rate: float | None = None
+            if before is not None and row.at > before and status is not ProbeStatus.UNREACHABLE:
+                rate = row.requests / (row.at - before)
+            history.append(RegionObservation(row.region, row.at, status, row.latency_s,
+                                             row.requests, row.errors, row.requests > 0,
+                                             row.detail, rate))
+        return history
 
     def open_incidents(self) -> dict[str, OpenIncident]:
         """Open incidents by region: a new leader starts from these, not from nothing."""

@@ -176,3 +176,37 @@ async def test_refit_runs_off_the_pass_and_a_restart_loads_the_models(tmp_path: 
     at = datetime.fromtimestamp(clock[0], UTC)
     restored_band = restarted.source.detector.band(key.region, key.metric, at)
     assert restored_band[0] < restored_band[1]
+
+
+async def test_a_restart_replays_the_recorded_cycles_into_a_warm_watch(tmp_path: Path) -> None:
+    """With no saved models at all, the recorded cycles alone give the new watch its
+    history: the same series values, a refit due at once, and bands after that refit."""
+    clock = [1_700_000_000.0]
+    reconciler, watch, store, _registry, lease = _plane(tmp_path, normal, clock)
+    try:
+        for _ in range(160):
+            await reconciler.run_once()
+            clock[0] += 1.0
+        history = store.history(2000)
+    finally:
+        lease.release()
+        store.close()
+
+    fresh = build_anomaly_watch(CollectorRegistry(), tmp_path / "elsewhere",
+                                clock=lambda: clock[0])
+    assert fresh.restored == 0 and fresh.source.detector.due() == []
+    # Two regions x 160 cycles x (latency, 5xx ratio) + 159 rates (the first has no previous).
+    assert fresh.source.replay(history) == 2 * (160 + 160 + 159)
+    for region in reconciler.desired.region_names():
+        for metric in ("latency_ms", "error_ratio", "traffic_rps"):
+            live = [round(p.value, 9) for p in watch.source.series(region, metric)]
+            replayed = [round(p.value, 9) for p in fresh.source.series(region, metric)]
+            assert replayed == (live[1:] if metric == "traffic_rps" else live), metric
+    assert fresh.source.signals({}, clock[0]).anomalies == {}  # replay flags nothing
+    assert len(fresh.source.detector.due()) == 6
+    assert fresh.source.detector.refit_due() == 6
+    from datetime import UTC, datetime
+
+    lower, upper = fresh.source.detector.band(
+        "ams", "latency_ms", datetime.fromtimestamp(clock[0], UTC))
+    assert lower < 20.0 < upper  # normal latency is 20 ms

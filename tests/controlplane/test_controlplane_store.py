@@ -49,6 +49,12 @@ def _exercise(store: StateStore) -> None:
     assert any(v.line.startswith("syd healthy -> degraded") for v in
                store.verdicts(changed_only=True))
     assert store.open_incidents() == {}
+    history = store.history(3)  # the newest 3 cycles of each region, oldest first
+    assert [o.at for o in history] == [104.0] * 6 + [105.0] * 6 + [106.0] * 6
+    syd = [o for o in history if o.region == "syd"]
+    assert [o.status for o in syd] == [ProbeStatus.UP] * 3
+    assert syd[0].request_rate is None and syd[1].request_rate == 10.0  # 10 requests in 1 s
+    assert syd[1].scraped and syd[1].latency_s == 0.01
 
 
 def test_sqlite_store_under_data_dir(tmp_path: Path) -> None:

@@ -62,6 +62,12 @@ async def test_up_with_postgres_and_nats(tmp_path: Path, postgres_url: str, nats
                                  for e in events), 10, "event on NATS")
         opened = next(e for e in events if e.subject == "covenant.controlplane.open_incident")
         assert json.loads(opened.data)["region"] == "jnb"
+        recorded = plane.store.observation_count()
+        await stack.stop()
+        # A restart replays the cycles recorded in PostgreSQL into the anomaly watch.
+        stack = Stack(desired, settings)
+        await stack.start()
+        assert 0 < stack.replayed <= recorded * 3
     finally:
         await stack.stop()
         await watcher.close()
