@@ -69,30 +69,6 @@ def _serve_thread_relay(upstream_port: int) -> None:
 
 
 # Children --------------------------------------------------------------------------------
-class _Relay:
-    """A baseline relay process; its first line is its listen port; closing stdin stops it."""
-
-    def __init__(self, argv: list[str]) -> None:
-        self._process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        assert self._process.stdout is not None
-        line = self._process.stdout.readline()
-        if not line.strip().isdigit():
-            self.stop()
-            raise RuntimeError(f"{argv[0]} failed to start: {line!r}")
-        self.port = int(line)
-
-    def stop(self) -> None:
-        assert self._process.stdin is not None
-        self._process.stdin.close()
-        try:
-            self._process.wait(10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(10)
-
-
 def _compile_c_relay(workdir: Path) -> Path:
     compiler = shutil.which("gcc") or shutil.which("cc")
     if compiler is None:
@@ -148,19 +124,23 @@ async def _covenant_port(api_port: int, echo_port: int) -> int:
 def run(rounds: int) -> dict[str, dict[str, float]]:
     echo, proxy = _Child("echo"), _Child("proxy")
     echo_port = echo.start()
-    relays: list[_Relay] = []
+    relays: list[_Child] = []
     try:
         api_port = proxy.start()
         with tempfile.TemporaryDirectory() as workdir:
-            c_relay = _Relay([str(_compile_c_relay(Path(workdir))), str(echo_port)])
+            c_relay = _Child("c relay", [str(_compile_c_relay(Path(workdir))), str(echo_port)])
             relays.append(c_relay)
-            py_relay = _Relay([sys.executable, __file__, "relay-threads", str(echo_port)])
+            c_port = c_relay.start()
+            py_relay = _Child(
+                "python relay", [sys.executable, __file__, "relay-threads", str(echo_port)]
+            )
             relays.append(py_relay)
+            py_port = py_relay.start()
             ports = {
                 "direct": echo_port,
                 "covenant_proxy": asyncio.run(_covenant_port(api_port, echo_port)),
-                "c_threads_relay": c_relay.port,
-                "python_threads_relay": py_relay.port,
+                "c_threads_relay": c_port,
+                "python_threads_relay": py_port,
             }
             return _summary(asyncio.run(_measure(ports, rounds)))
     finally:

@@ -79,15 +79,17 @@ async def _serve_until_stdin_closes(kind: str) -> None:
 
 
 class _Child:
-    """``python -m chaos.benchmark echo|proxy`` as a subprocess; its first line is its port."""
+    """``python -m chaos.benchmark echo|proxy`` (or ``argv``) as a subprocess; its first line
+    is its port; closing its stdin stops it."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, argv: list[str] | None = None) -> None:
         self._kind = kind
+        self._argv = argv or [sys.executable, "-m", "chaos.benchmark", kind]
         self._process: subprocess.Popen[str] | None = None
 
     def start(self) -> int:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "chaos.benchmark", self._kind],
+            self._argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
