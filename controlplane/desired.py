@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from controlplane.errors import DesiredStateError
 
@@ -86,6 +93,24 @@ class RecordPolicy(_Model):
     prune_every: int = Field(default=300, ge=1, description="Passes between prunes.")
 
 
+class Route53HealthCheck(_Model):
+    """Route 53's own health check on each region's endpoint, attached to its records: the
+    backstop that still moves DNS off a failing region while the control plane is down."""
+
+    protocol: Literal["HTTP", "HTTPS"] = "HTTPS"
+    port: int = Field(default=443, ge=1, le=65535)
+    path: str = "/ready"
+    interval_s: Literal[10, 30] = Field(default=10, description="Route 53 allows 10 or 30.")
+    failure_threshold: int = Field(default=3, ge=1, le=10)
+
+    @field_validator("path")
+    @classmethod
+    def _absolute_path(cls, path: str) -> str:
+        if not path.startswith("/"):
+            raise ValueError(f"{path!r} must start with '/', e.g. '/{path}'")
+        return path
+
+
 class Route53Policy(_Model):
     """Also drive Route 53 weighted records (production DNS) with the same route table."""
 
@@ -95,6 +120,7 @@ class Route53Policy(_Model):
     ttl: int = Field(default=10, ge=0)
     endpoint_url: str | None = Field(default=None, description="Only for a moto/local AWS.")
     aws_region: str = "us-east-1"
+    health_check: Route53HealthCheck | None = None
 
 
 class StackPorts(_Model):

@@ -115,3 +115,57 @@ def test_route53_targets_must_cover_the_regions() -> None:
 
     with pytest.raises(DesiredStateError, match="route53.targets must name exactly"):
         parse_desired("route53: {zone_id: Z1, domain: d, targets: {ams: a}}\n")
+
+
+async def test_health_checks_back_every_record_and_follow_their_settings(
+        moto_url: str) -> None:
+    """Each region's records carry its Route 53 health check; a restart reuses the checks;
+    changed settings replace them and the superseded ones are deleted."""
+    from controlplane.desired import Route53HealthCheck
+
+    client = _client(moto_url)
+    zone = client.create_hosted_zone(  # type: ignore[attr-defined]
+        Name="covenant.test.", CallerReference="t3")["HostedZone"]["Id"]
+    targets = {n: f"{n}.origin.covenant.test" for n in NAMES}
+    home = RouteTable.from_targets({n: n for n in NAMES})
+
+    def router(check: Route53HealthCheck) -> Route53Router:
+        return Route53Router(client, zone, "api.covenant.test", targets,  # type: ignore[arg-type]
+                             health_check=check)
+
+    first = router(Route53HealthCheck())
+    await first.apply(home)
+    configs = first.health_checks()
+    assert set(configs) == set(NAMES)
+    assert configs["syd"]["FullyQualifiedDomainName"] == "syd.origin.covenant.test"
+    assert (configs["syd"]["Type"], configs["syd"]["Port"], configs["syd"]["ResourcePath"],
+            configs["syd"]["RequestInterval"], configs["syd"]["FailureThreshold"]) == (
+        "HTTPS", 443, "/ready", 10, 3)
+    ids = first.record_check_ids()
+    assert all(len(ids[n]) == 1 and "" not in ids[n] for n in NAMES)  # on all 6 of its records
+    assert len({next(iter(ids[n])) for n in NAMES}) == 6
+
+    restarted = router(Route53HealthCheck())
+    await restarted.apply(home)
+    assert restarted.record_check_ids() == ids
+    assert len(client.list_health_checks()["HealthChecks"]) == 6  # type: ignore[attr-defined]
+
+    changed = router(Route53HealthCheck(protocol="HTTP", port=8080, path="/live"))
+    await changed.apply(home)
+    remaining = client.list_health_checks()["HealthChecks"]  # type: ignore[attr-defined]
+    assert len(remaining) == 6
+    assert {c["HealthCheckConfig"]["ResourcePath"] for c in remaining} == {"/live"}
+    assert changed.record_check_ids() != ids
+    assert changed.health_checks()["ams"]["Port"] == 8080
+
+
+def test_health_check_settings_are_validated() -> None:
+    from controlplane.desired import parse_desired
+    from controlplane.errors import DesiredStateError
+
+    targets = "{" + ", ".join(f"{n}: {n}.o" for n in NAMES) + "}"
+    for bad, field in (("{interval_s: 15}", "interval_s"), ("{path: ready}", "path"),
+                       ("{protocol: TCP}", "protocol")):
+        with pytest.raises(DesiredStateError, match=field):
+            parse_desired(f"route53: {{zone_id: Z1, domain: d, targets: {targets}, "
+                          f"health_check: {bad}}}\n")
