@@ -3,7 +3,7 @@ each with a timeout, and reduce what came back to one frozen RegionObservation p
 
 The network sits behind the injected ``httpx.AsyncBaseTransport`` (the lean ProbeTransport
 in use, MockTransport or ASGITransport in tests), called directly: a probe needs none of
-the client's layers (cookies, redirects, auth), and they cost a third of a pass's CPU.
+the client's layers (cookies, redirects, auth), which cost ~3 ms of CPU per pass.
 ``clock`` stamps the cycle, ``timer`` measures probe latency.
 """
 

@@ -12,6 +12,7 @@ httpx's own transports.
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import httpx
 
@@ -25,7 +26,7 @@ class _Exchange(asyncio.Protocol):
         self._chunks: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport.write(self._head)  # type: ignore[attr-defined]
+        cast(asyncio.WriteTransport, transport).write(self._head)
 
     def data_received(self, data: bytes) -> None:
         self._chunks.append(data)
