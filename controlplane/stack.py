@@ -209,7 +209,9 @@ class Stack:
         # Warm the anomaly watch from the recorded cycles before the first live one (in a
         # worker: ~0.7 s for 2,000 cycles of six regions, and the region APIs share this loop;
         # nothing else touches the watch until the first pass below).
-        history = await asyncio.to_thread(self.plane.store.history, REPLAY_CYCLES)
+        names = set(self.desired.region_names())  # a region since removed stays history
+        history = [o for o in await asyncio.to_thread(self.plane.store.history, REPLAY_CYCLES)
+                   if o.region in names]
         self.replayed = await asyncio.to_thread(self.anomaly.source.replay, history)
         await self.plane.reconciler.run_once()  # routes exist before the first request
         self._client = httpx.AsyncClient(timeout=10, limits=httpx.Limits(
