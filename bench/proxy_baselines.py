@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fcntl
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from chaos.benchmark import MB, _Child
@@ -38,20 +41,43 @@ HERE = Path(__file__).resolve().parent
 TRANSFERS = 5
 
 
-# The Python baseline relay (run as a child: ``proxy_baselines.py relay-threads PORT``) -----
-def _pump(src: socket.socket, dst: socket.socket) -> None:
-    buffer = bytearray(256 * 1024)
+# The Python baseline relays, run as children (``proxy_baselines.py relay-threads PORT``)
+CHUNK = 256 * 1024
+
+
+def _copy(src: socket.socket, dst: socket.socket) -> None:
+    """recv_into one buffer, sendall from it: one user-space copy each way."""
+    buffer = bytearray(CHUNK)
     view = memoryview(buffer)
+    while count := src.recv_into(buffer):
+        dst.sendall(view[:count])
+
+
+def _splice(src: socket.socket, dst: socket.socket) -> None:
+    """socket -> pipe -> socket with splice(2): the bytes never enter user space."""
+    read_end, write_end = os.pipe()
     try:
-        while count := src.recv_into(buffer):
-            dst.sendall(view[:count])
-    except OSError:
-        pass  # the peer went away: close our side below as for EOF
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, CHUNK)
+        while moved := os.splice(src.fileno(), write_end, CHUNK, flags=os.SPLICE_F_MOVE):
+            while moved:
+                moved -= os.splice(read_end, dst.fileno(), moved, flags=os.SPLICE_F_MOVE)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def _pump(
+    move: Callable[[socket.socket, socket.socket], None], src: socket.socket, dst: socket.socket
+) -> None:
+    with contextlib.suppress(OSError):  # the peer went away: close our side as for EOF
+        move(src, dst)
     with contextlib.suppress(OSError):
         dst.shutdown(socket.SHUT_WR)
 
 
-def _serve_thread_relay(upstream_port: int) -> None:
+def _serve_thread_relay(
+    upstream_port: int, move: Callable[[socket.socket, socket.socket], None]
+) -> None:
     listener = socket.create_server(("127.0.0.1", 0), backlog=4096)
     print(listener.getsockname()[1], flush=True)
 
@@ -61,8 +87,8 @@ def _serve_thread_relay(upstream_port: int) -> None:
             server = socket.create_connection(("127.0.0.1", upstream_port))
             for sock in (client, server):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(target=_pump, args=(client, server), daemon=True).start()
-            threading.Thread(target=_pump, args=(server, client), daemon=True).start()
+            for pair in ((client, server), (server, client)):
+                threading.Thread(target=_pump, args=(move, *pair), daemon=True).start()
 
     threading.Thread(target=accept_forever, daemon=True).start()
     sys.stdin.read()  # the parent closes stdin to stop us
@@ -136,11 +162,17 @@ def run(rounds: int) -> dict[str, dict[str, float]]:
             )
             relays.append(py_relay)
             py_port = py_relay.start()
+            splice_relay = _Child(
+                "splice relay", [sys.executable, __file__, "relay-splice", str(echo_port)]
+            )
+            relays.append(splice_relay)
+            splice_port = splice_relay.start()
             ports = {
                 "direct": echo_port,
                 "covenant_proxy": asyncio.run(_covenant_port(api_port, echo_port)),
                 "c_threads_relay": c_port,
                 "python_threads_relay": py_port,
+                "python_splice_relay": splice_port,
             }
             return _summary(asyncio.run(_measure(ports, rounds)))
     finally:
@@ -151,8 +183,9 @@ def run(rounds: int) -> dict[str, dict[str, float]]:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["relay-threads"]:
-        _serve_thread_relay(int(sys.argv[2]))
+    relays = {"relay-threads": _copy, "relay-splice": _splice}
+    if sys.argv[1:2] and sys.argv[1] in relays:
+        _serve_thread_relay(int(sys.argv[2]), relays[sys.argv[1]])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30, help="connections per mode")

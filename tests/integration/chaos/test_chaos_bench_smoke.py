@@ -36,7 +36,13 @@ def test_proxy_baselines_relay_and_print_json(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    assert set(figures) == {"direct", "covenant_proxy", "c_threads_relay", "python_threads_relay"}
+    assert set(figures) == {
+        "direct",
+        "covenant_proxy",
+        "c_threads_relay",
+        "python_threads_relay",
+        "python_splice_relay",
+    }
     assert figures["direct"]["ratio"] == 1.0
     for mode in figures.values():
         assert mode["mb_s"] > 0 and mode["first_ms"] > 0 and mode["steady_ms"] > 0
