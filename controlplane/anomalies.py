@@ -32,12 +32,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # metric label -> what the reason says
-METRICS: dict[str, str] = {"latency_ms": "probe latency", "error_ratio": "5xx ratio",
-                           "traffic_rps": "request rate"}
+METRICS: dict[str, str] = {"latency_ms": "probe latency", "latency_p99_ms": "request p99",
+                           "error_ratio": "5xx ratio", "traffic_rps": "request rate"}
 # The least distance outside its band that matters operationally, per metric: the bands of
 # a quiet, mostly-flat series (a 5xx ratio of 0 with the odd single error) are narrower
 # than anything worth an incident.
-MARGINS: dict[str, float] = {"latency_ms": 5.0, "error_ratio": 0.02, "traffic_rps": 1.0}
+MARGINS: dict[str, float] = {"latency_ms": 5.0, "latency_p99_ms": 10.0, "error_ratio": 0.02,
+                             "traffic_rps": 1.0}
 PLOT_POINTS = 240  # cycles of history kept per series for an incident's plot
 REPLAY_CYCLES = 2000  # recorded cycles replayed at start: one refit window of history
 
@@ -57,8 +58,9 @@ class Point:
 
 
 def metric_values(obs: RegionObservation) -> dict[str, float]:
-    """The three series of one observation; a metric without data this cycle is left out
-    (an unreachable region has no latency, a cycle without a scrape no rate)."""
+    """The four series of one observation; a metric without data this cycle is left out
+    (an unreachable region has no latency, a cycle without a scrape no rate, a cycle
+    without user requests no p99)."""
     values: dict[str, float] = {}
     if obs.latency_s is not None and obs.status is not ProbeStatus.UNREACHABLE:
         values["latency_ms"] = obs.latency_s * 1000
@@ -66,11 +68,13 @@ def metric_values(obs: RegionObservation) -> dict[str, float]:
         values["error_ratio"] = obs.error_ratio
     if obs.request_rate is not None:
         values["traffic_rps"] = obs.request_rate
+    if obs.latency_p99_s is not None:
+        values["latency_p99_ms"] = obs.latency_p99_s * 1000
     return values
 
 
 class AnomalySignals:
-    """Feeds every region's three metrics to the detector each cycle; a (region, metric)
+    """Feeds every region's metrics to the detector each cycle; a (region, metric)
     whose newest ``min_points`` scores are all at or above ``threshold`` makes the region
     anomalous.
 

@@ -206,7 +206,7 @@ async def _cpu_per_pass(stack: dict[str, Any], workdir: Path) -> dict[str, float
 
     from controlplane.anomalies import build_anomaly_watch
 
-    # As ``covenant up`` runs it: the anomaly watch scores 18 series and sets their gauges.
+    # As ``covenant up`` runs it: the anomaly watch scores 24 series and sets their gauges.
     registry = CollectorRegistry()
     watch = build_anomaly_watch(registry, workdir / "cpu-replica" / "anomaly")
     plane = build_control_plane(desired, Settings(data_dir=workdir / "cpu-replica"),

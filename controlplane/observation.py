@@ -24,6 +24,9 @@ class RegionObservation:
     detail: str = ""          # one line: what failed, for verdicts and incidents
     # Requests per second since the previous scrape (None: no previous scrape to diff).
     request_rate: float | None = None
+    # p99 of the users' requests served since the previous scrape, from the region's
+    # duration histogram (None: no previous scrape, or no user request in between).
+    latency_p99_s: float | None = None
 
     @property
     def error_ratio(self) -> float:

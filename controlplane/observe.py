@@ -1,5 +1,7 @@
 """Observe: probe /live, /ready, /health and scrape /metrics of every region concurrently,
-each with a timeout, and reduce what came back to one frozen RegionObservation per region.
+each with a timeout, and reduce what came back to one frozen RegionObservation per region:
+probe status and latency, and from the scrape the requests, 5xx, request rate and the
+users' p99 latency since the previous scrape.
 
 The network sits behind the injected ``httpx.AsyncBaseTransport`` (the lean ProbeTransport
 in use, MockTransport or ASGITransport in tests), called directly: a probe needs none of
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import httpx
 
 from controlplane.desired import DesiredState, Region
+from controlplane.histogram import Buckets, bucket_counts, bucket_deltas, quantile
 from controlplane.observation import ProbeStatus, RegionObservation
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ class Observer:
         self._on_scrape = on_scrape  # (region, exposition text, cycle time): e.g. SLO budgets
         self._counters: dict[str, tuple[float, float]] = {}  # region -> (total, 5xx)
         self._scraped_at: dict[str, float] = {}  # region -> cycle time of its last scrape
+        self._buckets: dict[str, Buckets] = {}  # region -> duration buckets of its last scrape
 
     async def observe(
         self, healthy: frozenset[str] = frozenset()
@@ -70,6 +74,7 @@ class Observer:
         results, scrape = await self._gather(region.endpoint, cutoff)
         requests, errors = self._deltas(region.name, scrape)
         rate = self._rate(region.name, scrape is not None, requests, at)
+        p99 = self._p99(region.name, scrape)
         if scrape is not None and self._on_scrape is not None:
             self._on_scrape(region.name, scrape, at)
         live = results[0]
@@ -89,7 +94,7 @@ class Observer:
         else:
             detail = "; ".join(f"{r.path} {r.problem}" for r in failed)
         return RegionObservation(region.name, at, status, latency, requests, errors,
-                                 scrape is not None, detail, rate)
+                                 scrape is not None, detail, rate, p99)
 
     async def _gather(self, base: str,
                       cutoff: float | None) -> tuple[list[ProbeResult], str | None]:
@@ -154,6 +159,15 @@ class Observer:
         if previous is None or at <= previous:
             return None
         return requests / (at - previous)
+
+    def _p99(self, region: str, text: str | None) -> float | None:
+        """The users' p99 latency over the interval since this region's previous scrape."""
+        if text is None:
+            return None
+        current = bucket_counts(text)
+        interval = bucket_deltas(current, self._buckets.get(region))
+        self._buckets[region] = current
+        return quantile(0.99, interval)
 
     def _deltas(self, region: str, text: str | None) -> tuple[int, int]:
         """Requests and 5xx since the previous scrape (counter resets count from zero)."""
