@@ -26,8 +26,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 def up(config: ConfigOption = None) -> None:
     """Start the whole stack: six region APIs behind their proxies, the front door, the
     control-plane API and the reconciler. Ctrl-C (or SIGTERM) stops it all cleanly."""
-    import asyncio
-
+    from chaos.runner import run
     from controlplane.desired import default_desired, load_desired
     from controlplane.errors import ControlPlaneError
     from controlplane.runner import run_up
@@ -36,7 +35,7 @@ def up(config: ConfigOption = None) -> None:
     try:
         settings = load_settings(config)
         desired = load_desired(config) if config else default_desired()
-        asyncio.run(run_up(desired, settings))
+        run(run_up(desired, settings))  # uvloop: the probes, front door and proxies share it
     except (ControlPlaneError, SettingsError) as exc:
         typer.echo(f"covenant up: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -63,8 +62,8 @@ def bench_region_failover(
     data_dir: DataDirOption = None,
 ) -> None:
     """MTTD, time to reroute and client errors per fault kind under load; reconcile CPU; RSS."""
-    import asyncio
-
+    from chaos.runner import run
     from controlplane.failover_bench import run_bench
 
-    asyncio.run(run_bench(trials, as_json, data_dir))
+    # The same event loop as `covenant up`, so the replica's pass CPU is the one it runs.
+    run(run_bench(trials, as_json, data_dir))
