@@ -24,9 +24,12 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -49,6 +52,12 @@ class ObservationRow(Base):
     requests: Mapped[int] = mapped_column(Integer)
     errors: Mapped[int] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text)
+    latency_p99_s: Mapped[float | None] = mapped_column(Float, nullable=True)  # added later
+
+
+# Columns added to tables that older stores already have: ``create_all`` makes missing
+# tables but never alters existing ones, so each of these is added by ALTER TABLE at open.
+_ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("cp_observations", "latency_p99_s"),)
 
 
 class VerdictRow(Base):
@@ -142,6 +151,7 @@ class StateStore:
             self._engine = create_engine(url, pool_pre_ping=True)
             self.url = self._engine.url.render_as_string(hide_password=True)
             Base.metadata.create_all(self._engine)
+            _add_missing_columns(self._engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"state store {url!r} cannot be opened: {exc}; check "
                              "COVENANT_STATE_URL") from exc
@@ -164,7 +174,8 @@ class StateStore:
                 s.execute(insert(ObservationRow), [
                     {"at": o.at, "region": o.region, "status": o.status.value,
                      "latency_s": o.latency_s, "requests": o.requests, "errors": o.errors,
-                     "detail": o.detail} for o in by_region.values()])
+                     "detail": o.detail, "latency_p99_s": o.latency_p99_s}
+                    for o in by_region.values()])
             if verdicts:
                 s.execute(insert(VerdictRow), [
                     {"at": at, "region": v.region, "state": v.state.value,
@@ -230,7 +241,7 @@ class StateStore:
                 rate = row.requests / (row.at - before)
             history.append(RegionObservation(row.region, row.at, status, row.latency_s,
                                              row.requests, row.errors, row.requests > 0,
-                                             row.detail, rate))
+                                             row.detail, rate, row.latency_p99_s))
         return history
 
     def open_incidents(self) -> dict[str, OpenIncident]:
@@ -305,6 +316,21 @@ def _payload(a: Action) -> dict[str, object]:
 def action_payload(a: Action) -> dict[str, object]:
     """The JSON-able form of an action, as stored and as published on the bus."""
     return _payload(a)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """ALTER TABLE … ADD COLUMN for each of ``_ADDED_COLUMNS`` an older store lacks (all
+    nullable). A replica that adds it first wins; the other finds it there and goes on."""
+    for table, column in _ADDED_COLUMNS:
+        if column in {c["name"] for c in inspect(engine).get_columns(table)}:
+            continue
+        ddl_type = Base.metadata.tables[table].c[column].type.compile(dialect=engine.dialect)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl_type}"))
+        except SQLAlchemyError:
+            if column not in {c["name"] for c in inspect(engine).get_columns(table)}:
+                raise
 
 
 def _upsert_regions(s: Session, rows: Sequence[Mapping[str, Any]]) -> None:
