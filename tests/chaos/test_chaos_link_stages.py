@@ -13,6 +13,7 @@ from chaos.sockets import Side
 from chaos.stages import Chunk
 from chaos.toxic_spec import ToxicSpec
 from chaos.toxics import build_stage
+from tests.waiting import eventually
 
 
 class Recorder:
@@ -50,13 +51,6 @@ def spec(type_: str, **attributes: int) -> ToxicSpec:
     return ToxicSpec(f"{type_}_downstream", type_, "downstream", 1.0, attributes)
 
 
-async def wait_for(condition: Any, limit: float = 2.0) -> None:
-    deadline = asyncio.get_running_loop().time() + limit
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
-
-
 async def test_removed_latency_forwards_held_and_queued_chunks_in_order() -> None:
     link, sink = FakeLink(), Recorder()
     stage = build_stage(spec("latency", latency=10_000), link)
@@ -64,7 +58,7 @@ async def test_removed_latency_forwards_held_and_queued_chunks_in_order() -> Non
     for part in (b"a", b"b", b"c"):
         stage.feed(Chunk(part, link.clock.now()))
     stage.feed_eof()
-    await asyncio.sleep(0.01)  # let the worker take "a" into its wait
+    await eventually(lambda: link.buffered == 2, 'the worker holding "a" in its wait')
     stage.detach(None)
     assert (bytes(sink.data), sink.eof, link.buffered) == (b"abc", True, 0)
 
@@ -106,7 +100,7 @@ async def test_reset_peer_drops_first_chunk_and_resets_after_timeout() -> None:
     stage = build_stage(spec("reset_peer", timeout=20), link)
     stage.next = sink
     stage.feed(Chunk(b"x", 0.0))
-    await wait_for(lambda: link.terminated == [True])
+    await eventually(lambda: link.terminated == [True])
     assert sink.data == b""
 
 
@@ -115,7 +109,7 @@ async def test_slicer_pieces_and_interrupt_forwards_the_rest() -> None:
     stage = build_stage(spec("slicer", average_size=1, size_variation=0, delay=50_000), link)
     stage.next = sink
     stage.feed(Chunk(b"0123456789", 0.0))
-    await wait_for(lambda: len(sink.data) >= 2)
+    await eventually(lambda: len(sink.data) >= 2)
     stage.detach(None)
     assert bytes(sink.data) == b"0123456789"
 
@@ -126,7 +120,7 @@ async def test_slow_close_delays_only_the_close() -> None:
     stage.next = sink
     stage.feed(Chunk(b"now", 0.0))
     stage.feed_eof()
-    await asyncio.sleep(0.01)
+    await eventually(lambda: bytes(sink.data) == b"now", "the data ahead of the close")
     assert (bytes(sink.data), sink.eof) == (b"now", False)
     stage.detach(None)  # removal releases the pending close at once
     assert sink.eof

@@ -17,6 +17,7 @@ from controlplane.health import Health
 from controlplane.settings import Settings
 from controlplane.signals import Signals, StaticSignals
 from core_api.bus import Event, InProcessBus
+from tests.waiting import eventually
 
 POLICIES = {"probe": ProbePolicy(interval_s=0.1, timeout_s=0.3, scrape_timeout_s=0.3),
             "health": HealthPolicy(slow_latency_s=0.2, min_dwell_s=0.3, recover_after=2)}
@@ -138,10 +139,7 @@ async def test_loop_runs_until_stopped(tmp_path: Path) -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(plane.reconciler.run(stop))
         try:
-            deadline = time.monotonic() + 10
-            while plane.reconciler.passes < 3:
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.02)
+            await eventually(lambda: plane.reconciler.passes >= 3, "three passes", 10)
         finally:
             stop.set()
             await asyncio.wait_for(task, 5)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from controlplane.desired import default_desired
 from controlplane.errors import ControlPlaneError
 from controlplane.route53 import Route53Router
 from controlplane.routing import RouteTable
+from tests.waiting import wait_until
 
 NAMES = default_desired().region_names()
 
@@ -34,16 +34,18 @@ def moto_url() -> Iterator[str]:
     proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+
+    def answers() -> bool:
+        try:
+            httpx.get(url + "/moto-api/", timeout=1)
+        except httpx.HTTPError:
+            return False
+        return True
+
     try:
-        while True:
-            try:
-                httpx.get(url + "/moto-api/", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("moto_server did not start within 30 s")
-                time.sleep(0.1)  # polling a condition with a deadline, not synchronising
+        wait_until(lambda: answers() or proc.poll() is not None, "moto_server", 30, 0.1)
+        if proc.poll() is not None:
+            pytest.fail(f"moto_server exited with {proc.returncode} before answering")
         yield url
     finally:
         proc.terminate()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -14,6 +13,7 @@ from core_api import projects as projects_module
 from core_api.database import Database
 from core_api.models import ProjectRow
 from core_api.outbox import OutboxEvent
+from tests.waiting import eventually
 
 from .conftest import Api, open_api
 
@@ -105,8 +105,6 @@ async def test_rolled_back_change_writes_no_event(fragile_api: Api) -> None:
 async def test_the_lifespan_relay_publishes_committed_events(api: Api) -> None:
     for i in range(5):
         await api.client.post("/v1/projects", json=PROJECT | {"name": f"R{i}"})
-    deadline = asyncio.get_running_loop().time() + 10
-    while not all(published for _, _, published in outbox(api.settings)):
-        assert asyncio.get_running_loop().time() < deadline, "relay did not publish in 10 s"
-        await asyncio.sleep(0.05)
+    await eventually(lambda: all(published for _, _, published in outbox(api.settings)),
+                     "the relay to publish", 10, interval=0.05)
     assert len(outbox(api.settings)) == 5

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from core_api.bus import DedupeWindow, Event, InProcessBus, Outgoing, subject_matches
+from tests.waiting import eventually
 
 
 @pytest.mark.parametrize(
@@ -42,12 +41,6 @@ def test_dedupe_window_forgets_after_the_window() -> None:
     assert not window.first_time("b")  # 5.5 s after: still inside
 
 
-async def _wait_for(condition: object, deadline_s: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline_s
-    while not condition():  # type: ignore[operator]
-        assert loop.time() < end, "condition not met before the deadline"
-        await asyncio.sleep(0.005)
 
 
 async def test_in_process_bus_delivers_matching_in_order_and_drops_duplicates() -> None:
@@ -90,7 +83,7 @@ async def test_a_failing_handler_does_not_stop_later_deliveries() -> None:
     sub = await bus.subscribe("x.>", handler)
     await bus.publish("x.a", b"", "bad")
     await bus.publish("x.b", b"", "good")
-    await _wait_for(lambda: seen == ["good"])
+    await eventually(lambda: seen == ["good"])
     await sub.unsubscribe()
     await bus.publish("x.c", b"", "after")
     await bus.drain()

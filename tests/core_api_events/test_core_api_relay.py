@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from core_api.events import EventPipeline
 from core_api.outbox import OutboxEvent, enqueue
 from core_api.relay import OutboxRelay
 from core_api.relay_policy import BackoffPolicy, next_wait, prune_due
+from tests.waiting import eventually
 
 
 @pytest.mark.parametrize(
@@ -67,12 +68,6 @@ def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
-async def wait_for(condition: Callable[[], bool], deadline_s: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline_s
-    while not condition():
-        assert loop.time() < end, "condition not met before the deadline"
-        await asyncio.sleep(0.01)
 
 
 def write(sessions: sessionmaker[Session], n: int, commit: bool = True) -> list[str]:
@@ -148,10 +143,10 @@ async def test_running_relay_backs_off_then_delivers(sessions: sessionmaker[Sess
     bus.down = True
     await relay.start()
     ids = write(sessions, 3)
-    await wait_for(lambda: relay.stats.consecutive_failures >= 3)
+    await eventually(lambda: relay.stats.consecutive_failures >= 3)
     assert relay.pending_count() == 3
     bus.down = False
-    await wait_for(lambda: len(seen) == 3)
+    await eventually(lambda: len(seen) == 3)
     await relay.stop()
     assert [e.msg_id for e in seen] == ids
     assert relay.stats.consecutive_failures == 0
@@ -166,14 +161,14 @@ async def test_commit_hook_wakes_the_relay_without_waiting_for_the_poll(
     relay = OutboxRelay(sessions, bus, poll_interval=3600.0)
     pipeline = EventPipeline("ams", bus, relay, sessions)
     await pipeline.start()
-    await wait_for(lambda: relay.stats.failed_cycles == 0 and relay.pending_count() == 0)
+    await eventually(lambda: relay.stats.failed_cycles == 0 and relay.pending_count() == 0)
     ids = write(sessions, 2)
-    await wait_for(lambda: len(seen) == 2)
+    await eventually(lambda: len(seen) == 2)
     write(sessions, 1, commit=False)
     more = await asyncio.to_thread(write, sessions, 1)  # a commit from another thread
-    await wait_for(lambda: len(seen) == 3)
+    await eventually(lambda: len(seen) == 3)
     assert [e.msg_id for e in seen] == ids + more
-    await wait_for(lambda: pipeline.pending_count() == 0)  # marked just after publishing
+    await eventually(lambda: pipeline.pending_count() == 0)  # marked just after publishing
     await pipeline.stop()
 
 

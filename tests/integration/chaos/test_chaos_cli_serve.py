@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.waiting import eventually
+
 
 async def test_serve_with_config(tmp_path: Path, echo_port: int) -> None:
     config = tmp_path / "proxies.json"
@@ -29,12 +31,13 @@ async def test_serve_with_config(tmp_path: Path, echo_port: int) -> None:
         assert line.startswith("Toxiproxy API on http://127.0.0.1:"), line
         url = line.split(" on ")[1].strip()
         async with httpx.AsyncClient(base_url=url, timeout=10) as api:
-            listed = (await api.get("/proxies")).json()
-            for _ in range(100):  # the config is applied just after the API starts
-                if listed:
-                    break
-                await asyncio.sleep(0.05)
-                listed = (await api.get("/proxies")).json()
+            listed: dict[str, dict[str, str]] = {}
+
+            async def configured() -> bool:  # the config is applied just after the API starts
+                listed.update((await api.get("/proxies")).json())
+                return bool(listed)
+
+            await eventually(configured, "the --config proxies", 5, interval=0.05)
             port = int(listed["echo"]["listen"].split(":")[1])
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"via the cli")

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
 from controlplane.desired import StackPorts, default_desired
 from controlplane.settings import Settings
 from controlplane.stack import Stack
+from tests.waiting import eventually
 
 PORTS = StackPorts(control_plane=0, front_door=0, region_api_base=0, proxy_base=0, toxiproxy=0)
 
@@ -44,41 +44,36 @@ async def _load(url: str, stop: asyncio.Event, hits: list[Hit]) -> None:
             await asyncio.sleep(0.05)
 
 
-async def _until(cond: Callable[[], bool], timeout: float, what: str) -> float:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout} s")
-        await asyncio.sleep(0.05)
-    return time.monotonic()
-
-
 async def _fault_cycle(stack: Stack, hits: list[Hit], name: str,
                        inject: Callable[[], Awaitable[object]],
                        restore: Callable[[], Awaitable[object]]) -> None:
     plane = stack.plane
     assert plane is not None
     await inject()
-    rerouted = await _until(lambda: plane.router.current is not None
-                            and plane.router.current.target("syd") == "sin", 10,
-                            f"{name}: syd traffic to sin")
-    await _until(lambda: "syd" in plane.store.open_incidents(), 2, f"{name}: incident opened")
+    rerouted = await eventually(lambda: plane.router.current is not None
+                                and plane.router.current.target("syd") == "sin",
+                                f"{name}: syd traffic to sin", 10, interval=0.05)
+    await eventually(lambda: "syd" in plane.store.open_incidents(),
+                     f"{name}: incident opened", 2, interval=0.05)
     opened = plane.store.open_incidents()
-    await asyncio.sleep(2.5)  # let the load run on the new route
+    await eventually(lambda: sum(h.started >= rerouted + 1.0 for h in hits) >= 20,
+                     f"{name}: load running on the new route", 10, interval=0.05)
     after = [h for h in hits if h.started >= rerouted + 1.0]
     assert after, f"{name}: no load after the reroute"
     assert all(h.ok for h in after), f"{name}: failed requests after reroute: " \
         f"{[h for h in after if not h.ok][:3]}"
     assert {h.served_by for h in after} == {"sin"}
     await restore()
-    back = await _until(lambda: plane.router.current is not None
-                        and plane.router.current.target("syd") == "syd", 20,
-                        f"{name}: syd traffic back home")
-    await _until(lambda: "syd" not in plane.store.open_incidents(), 2, f"{name}: resolved")
+    back = await eventually(lambda: plane.router.current is not None
+                            and plane.router.current.target("syd") == "syd",
+                            f"{name}: syd traffic back home", 20, interval=0.05)
+    await eventually(lambda: "syd" not in plane.store.open_incidents(),
+                     f"{name}: resolved", 2, interval=0.05)
     resolved = [i for i in plane.store.incidents("resolved")
                 if i.id == opened["syd"].incident_id]
     assert resolved and resolved[0].timeline[-1][1] == "resolved"
-    await asyncio.sleep(1.5)
+    await eventually(lambda: sum(h.started >= back + 1.0 for h in hits) >= 8,
+                     f"{name}: load running back home", 10, interval=0.05)
     settled = [h for h in hits if h.started >= back + 1.0]
     assert settled and all(h.ok and h.served_by == "syd" for h in settled)
 
@@ -98,7 +93,7 @@ async def test_faults_reroute_and_recover(tmp_path: Path) -> None:
     tox = stack.toxiproxy
     assert tox is not None
     try:
-        await _until(lambda: len(hits) > 10, 10, "load running")
+        await eventually(lambda: len(hits) > 10, "load running", 10, interval=0.05)
         assert all(h.ok and h.served_by == "syd" for h in hits)
         await _fault_cycle(stack, hits, "proxy disabled",
                            lambda: tox.update_proxy("syd_api", enabled=False),

@@ -3,13 +3,10 @@ PostgreSQL, the leader lease as a PostgreSQL advisory lock, events on NATS JetSt
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from pathlib import Path
 
 import nats
-import pytest
 import sqlalchemy as sa
 
 from controlplane.desired import StackPorts, load_desired
@@ -18,14 +15,7 @@ from controlplane.settings import load_settings
 from controlplane.stack import Stack
 from core_api.bus import Event
 from core_api.nats_bus import NatsBus
-
-
-async def _until(cond: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout} s")
-        await asyncio.sleep(0.05)
+from tests.waiting import eventually
 
 
 async def test_up_with_postgres_and_nats(tmp_path: Path, postgres_url: str, nats_url: str,
@@ -55,11 +45,13 @@ async def test_up_with_postgres_and_nats(tmp_path: Path, postgres_url: str, nats
         assert plane is not None and tox is not None
         assert isinstance(plane.lease, PostgresLease) and plane.store.url.startswith("postgresql")
         await tox.update_proxy("jnb_api", enabled=False)
-        await _until(lambda: plane.router.current is not None
-                     and plane.router.current.target("jnb") != "jnb", 15, "jnb rerouted")
-        await _until(lambda: "jnb" in plane.store.open_incidents(), 3, "incident in PostgreSQL")
-        await _until(lambda: any(e.subject == "covenant.controlplane.open_incident"
-                                 for e in events), 10, "event on NATS")
+        await eventually(lambda: plane.router.current is not None
+                         and plane.router.current.target("jnb") != "jnb",
+                         "jnb rerouted", 15, interval=0.05)
+        await eventually(lambda: "jnb" in plane.store.open_incidents(),
+                         "incident in PostgreSQL", 3, interval=0.05)
+        await eventually(lambda: any(e.subject == "covenant.controlplane.open_incident"
+                                     for e in events), "event on NATS", 10, interval=0.05)
         opened = next(e for e in events if e.subject == "covenant.controlplane.open_incident")
         assert json.loads(opened.data)["region"] == "jnb"
         recorded = plane.store.observation_count()

@@ -3,29 +3,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
+from tests.waiting import wait_until
+
 CLI = "from controlplane.cli import main; main()"
 
 
 def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            out = proc.communicate()[0]
-            pytest.fail(f"covenant up did not come up:\n{out[-3000:]}")
-        time.sleep(0.1)  # polling a condition with a deadline
+    with contextlib.suppress(AssertionError):  # on a timeout, fail below with its output
+        wait_until(lambda: path.exists() or proc.poll() is not None, "covenant up", timeout,
+                   interval=0.1)
+    if not path.exists():
+        proc.kill()
+        out = proc.communicate()[0]
+        pytest.fail(f"covenant up did not come up:\n{out[-3000:]}")
 
 
 def test_up_prints_table_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:

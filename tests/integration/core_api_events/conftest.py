@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import socket
 import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core_api.db import Base
 from core_api.outbox import OutboxEvent
+from tests.waiting import wait_until
 
 NATS_SERVER = "/usr/sbin/nats-server"
 
@@ -83,25 +84,6 @@ class PrivateNats:
                 return True
         except OSError:
             return False
-
-
-async def eventually(condition: Callable[[], bool], what: str, deadline_s: float = 20.0) -> None:
-    """Wait, without blocking the loop, until ``condition()`` holds; fail after the deadline."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline_s
-    while not condition():
-        assert loop.time() < end, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-
-
-def wait_until(condition: Callable[[], bool], what: str, deadline_s: float = 10.0) -> None:
-    import time
-
-    end = time.monotonic() + deadline_s
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture()

@@ -15,8 +15,7 @@ import redis
 from controlplane.settings import Settings
 from core_api.app import create_app
 from core_api.prepare import prepare_region
-
-from .conftest import eventually
+from tests.waiting import eventually
 
 
 async def test_api_writes_emit_exactly_their_events_and_invalidate_the_cache(

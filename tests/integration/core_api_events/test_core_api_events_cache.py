@@ -14,8 +14,7 @@ from controlplane.settings import Settings
 from core_api.cache import RedisCache, build_cache, cache_key
 from core_api.events import build_event_pipeline
 from core_api.outbox import enqueue
-
-from .conftest import eventually
+from tests.waiting import eventually
 
 
 @pytest.fixture()

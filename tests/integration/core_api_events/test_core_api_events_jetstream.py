@@ -4,7 +4,6 @@ dedupe when the relay republishes after a crash between publish and mark."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +16,7 @@ from core_api.bus import BusError, Event, Outgoing
 from core_api.nats_bus import NatsBus
 from core_api.outbox import OutboxEvent, enqueue
 from core_api.relay import OutboxRelay
+from tests.waiting import eventually
 
 
 def write(sessions: sessionmaker[Session], verb: str, n: int, commit: bool) -> list[str]:
@@ -114,10 +114,7 @@ async def test_durable_subscriber_receives_events_without_prefix(
     relay = OutboxRelay(sqlite_sessions, bus)
     ids = write(sqlite_sessions, "created", 3, commit=True)
     await relay.run_once()
-    loop = asyncio.get_running_loop()
-    end = loop.time() + 5
-    while len(seen) < 3 and loop.time() < end:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: len(seen) >= 3, "three events delivered", timeout=5)
     assert [(e.subject, e.msg_id) for e in seen] == [
         ("covenant.ams.project.created", i) for i in ids
     ]

@@ -15,8 +15,7 @@ from core_api.nats_bus import NatsBus
 from core_api.outbox import OutboxEvent, enqueue
 from core_api.relay import OutboxRelay
 from core_api.relay_policy import BackoffPolicy
-
-from .conftest import eventually
+from tests.waiting import eventually
 
 
 def write(sessions: sessionmaker[Session], n: int) -> list[str]:

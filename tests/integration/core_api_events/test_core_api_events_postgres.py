@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core_api.bus import InProcessBus, Outgoing
 from core_api.outbox import enqueue
 from core_api.relay import OutboxRelay
-
-from .conftest import eventually
+from tests.waiting import eventually
 
 
 class RecordingBus(InProcessBus):

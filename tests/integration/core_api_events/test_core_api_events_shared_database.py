@@ -17,8 +17,7 @@ from core_api.events import build_event_pipeline
 from core_api.outbox import enqueue
 from core_api.prepare import upgrade_regions
 from core_api.relay import OutboxRelay, unpublished_ids
-
-from .conftest import eventually
+from tests.waiting import eventually
 
 REGIONS = ("ams", "iad")
 

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from slo.metrics_source import PrometheusSource, ScrapeSource
 from slo.rules import render_rules
 from slo.spec import default_spec_path, load_group
 from slo.tracker import BudgetTracker
+from tests.waiting import wait_until
 
 REGIONS = ("ams", "iad")
 # (ok, err, fast, up) per step and region; step 3 restarts ams (its counters drop).
@@ -84,15 +85,6 @@ def _free_port() -> int:
         return port
 
 
-def _wait(cond: Callable[[], bool], what: str, deadline_s: float = 30.0) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.1)  # polling interval of a condition wait, not synchronisation by sleep
-    pytest.fail(f"timed out waiting for {what}")
-
-
 @pytest.fixture()
 def prometheus(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], _State]]:
     binary = shutil.which("prometheus")
@@ -121,7 +113,7 @@ def prometheus(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], _State]]:
                 return httpx.get(f"{url}/-/ready", timeout=1).status_code == 200
             except httpx.HTTPError:
                 return False
-        _wait(ready, "Prometheus to be ready")
+        wait_until(ready, "Prometheus to be ready", timeout=30, interval=0.1)
         yield url, targets, state
     finally:
         proc.terminate()
@@ -156,7 +148,7 @@ def _compare(direct: BudgetTracker, via_prom: BudgetTracker, scrape: ScrapeSourc
             got = {s.labels["region"]: s.value for s in prom.query(
                 'http_requests_total{status="200"}')}
             return all(got.get(r) == step[r][0] for r in REGIONS)
-        _wait(seen, f"Prometheus to scrape step {i}")
+        wait_until(seen, f"Prometheus to scrape step {i}", timeout=30, interval=0.1)
         now = time.time()
         instants.append(now)
         direct.collect(scrape, REGIONS, now)
@@ -184,7 +176,7 @@ def _rules_evaluate(url: str, prom: PrometheusSource) -> None:
 
     def recorded() -> bool:
         return len(prom.query("slo:objective:ratio")) == 15
-    _wait(recorded, "the metadata records")
+    wait_until(recorded, "the metadata records", timeout=30, interval=0.1)
     objectives = {s.labels["sloth_slo"]: s.value for s in prom.query("slo:objective:ratio")}
     # Like Sloth: objective / 100 printed with %g (99.99 / 100 is 0.9998999999999999).
     assert objectives["availability-ams"] == 0.9995 and objectives["uptime-global"] == 99.99 / 100
