@@ -48,9 +48,7 @@ class Observer:
         self._clock = clock
         self._timer = timer
         self._on_scrape = on_scrape  # (region, exposition text, cycle time): e.g. SLO budgets
-        self._counters: dict[str, tuple[float, float]] = {}  # region -> (total, 5xx)
-        self._scraped_at: dict[str, float] = {}  # region -> cycle time of its last scrape
-        self._buckets: dict[str, Buckets] = {}  # region -> duration buckets of its last scrape
+        self._last: dict[str, Scrape] = {}  # region -> its previous scrape, to diff against
 
     async def observe(
         self, healthy: frozenset[str] = frozenset()
@@ -72,11 +70,13 @@ class Observer:
     async def _region(self, region: Region, at: float,
                       cutoff: float | None = None) -> RegionObservation:
         results, scrape = await self._gather(region.endpoint, cutoff)
-        requests, errors = self._deltas(region.name, scrape)
-        rate = self._rate(region.name, scrape is not None, requests, at)
-        p99 = self._p99(region.name, scrape)
-        if scrape is not None and self._on_scrape is not None:
-            self._on_scrape(region.name, scrape, at)
+        since = NO_INTERVAL
+        if scrape is not None:
+            current = Scrape.parse(scrape, at)
+            since = interval(self._last.get(region.name), current)
+            self._last[region.name] = current
+            if self._on_scrape is not None:
+                self._on_scrape(region.name, scrape, at)
         live = results[0]
         failed = [r for r in results if not r.ok]
         if not live.ok and live.connect_failed:
@@ -93,8 +93,9 @@ class Observer:
             detail = f"every probe {problems.pop()}"
         else:
             detail = "; ".join(f"{r.path} {r.problem}" for r in failed)
-        return RegionObservation(region.name, at, status, latency, requests, errors,
-                                 scrape is not None, detail, rate, p99)
+        return RegionObservation(region.name, at, status, latency, since.requests,
+                                 since.errors, scrape is not None, detail, since.rate,
+                                 since.p99_s)
 
     async def _gather(self, base: str,
                       cutoff: float | None) -> tuple[list[ProbeResult], str | None]:
@@ -149,39 +150,46 @@ class Observer:
         await response.aread()
         return response
 
-    def _rate(self, region: str, scraped: bool, requests: int, at: float) -> float | None:
-        """Requests per second over the time since this region's previous scrape (the
-        anomaly detector's traffic series); None without two scrapes to compare."""
-        if not scraped:
-            return None
-        previous = self._scraped_at.get(region)
-        self._scraped_at[region] = at
-        if previous is None or at <= previous:
-            return None
-        return requests / (at - previous)
 
-    def _p99(self, region: str, text: str | None) -> float | None:
-        """The users' p99 latency over the interval since this region's previous scrape."""
-        if text is None:
-            return None
-        current = bucket_counts(text)
-        interval = bucket_deltas(current, self._buckets.get(region))
-        self._buckets[region] = current
-        return quantile(0.99, interval)
+@dataclass(frozen=True, slots=True)
+class Scrape:
+    """What one /metrics scrape said, cumulative: what the next one is diffed against."""
 
-    def _deltas(self, region: str, text: str | None) -> tuple[int, int]:
-        """Requests and 5xx since the previous scrape (counter resets count from zero)."""
-        if text is None:
-            return 0, 0
+    at: float
+    total: float   # http_requests_total, all series
+    errors: float  # of which 5xx
+    buckets: Buckets  # users' request durations (see controlplane.histogram)
+
+    @classmethod
+    def parse(cls, text: str, at: float) -> Scrape:
         total, errors = count_requests(text)
-        previous = self._counters.get(region)
-        self._counters[region] = (total, errors)
-        if previous is None:
-            return 0, 0
-        d_total, d_errors = total - previous[0], errors - previous[1]
-        if d_total < 0 or d_errors < 0:
-            d_total, d_errors = total, errors
-        return int(d_total), int(d_errors)
+        return cls(at, total, errors, bucket_counts(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """What happened between two scrapes of a region."""
+
+    requests: int
+    errors: int
+    rate: float | None  # requests per second (the anomaly detector's traffic series)
+    p99_s: float | None  # the users' p99 latency
+
+
+NO_INTERVAL = Interval(0, 0, None, None)
+
+
+def interval(previous: Scrape | None, current: Scrape) -> Interval:
+    """Requests, 5xx, rate and p99 since ``previous``; nothing without one. A counter that
+    went down means the region restarted: its requests count from zero, as Prometheus does."""
+    if previous is None:
+        return NO_INTERVAL
+    requests, errors = current.total - previous.total, current.errors - previous.errors
+    if requests < 0 or errors < 0:
+        requests, errors = current.total, current.errors
+    seconds = current.at - previous.at
+    return Interval(int(requests), int(errors), requests / seconds if seconds > 0 else None,
+                    quantile(0.99, bucket_deltas(current.buckets, previous.buckets)))
 
 
 def count_requests(text: str) -> tuple[float, float]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 import httpx
+import pytest
 
 from controlplane.desired import ProbePolicy, default_desired
 from controlplane.observation import ProbeStatus
-from controlplane.observe import Observer, count_requests
+from controlplane.observe import NO_INTERVAL, Interval, Observer, Scrape, count_requests, interval
 
 DESIRED = default_desired(probe=ProbePolicy(timeout_s=0.2, scrape_timeout_s=0.2))
 PORT_REGION = {8201 + i: r for i, r in enumerate(DESIRED.region_names())}
@@ -133,3 +135,19 @@ async def test_a_healthy_region_is_cut_off_once_its_median_probe_is_known_slow()
     assert not cut["syd"].scraped  # the scrape was abandoned with the probes
     assert full["syd"].latency_s is not None and full["syd"].latency_s >= answer_after
     assert classify(cut["ams"], desired.health)[0] is Signal.GOOD
+
+
+@pytest.mark.parametrize(("previous", "current", "expected"), [
+    (None, Scrape(10.0, 500, 5, {}), NO_INTERVAL),  # the first scrape: nothing to diff
+    (Scrape(10.0, 500, 5, {}), Scrape(12.0, 600, 15, {}), Interval(100, 10, 50.0, None)),
+    (Scrape(10.0, 500, 5, {}), Scrape(11.0, 8, 2, {}), Interval(8, 2, 8.0, None)),  # restart
+    (Scrape(10.0, 500, 5, {}), Scrape(10.0, 510, 5, {}), Interval(10, 0, None, None)),  # same t
+    (Scrape(10.0, 0, 0, {0.1: 0.0, math.inf: 0.0}),
+     Scrape(11.0, 100, 0, {0.1: 100.0, math.inf: 100.0}), Interval(100, 0, 100.0, 0.099)),
+])
+def test_interval_between_two_scrapes(previous: Scrape | None, current: Scrape,
+                                      expected: Interval) -> None:
+    got = interval(previous, current)
+    assert (got.requests, got.errors, got.rate) == (expected.requests, expected.errors,
+                                                    expected.rate)
+    assert got.p99_s == (pytest.approx(expected.p99_s) if expected.p99_s is not None else None)
