@@ -162,7 +162,7 @@ class Connection:
         except (OSError, ApiError, ValueError, OverflowError) as exc:
             log.info("upstream %s unreachable: %s; closing the client", self.upstream_address, exc)
             self.client.close()  # spec 1.7.1: the client reads EOF at once
-            self._finish()
+            self._shutdown()
             return
         if self.closed or self.client.lost:
             self.server.close()
@@ -189,27 +189,25 @@ class Connection:
     def _side_lost(self, side: Side) -> None:
         # While upstream is still being dialled, _dial sees client.lost and cleans up.
         if side.peer is not None and side.peer.lost:
-            self._finish()
+            self._shutdown()
 
-    def _finish(self) -> None:
+    def close(self) -> None:
+        """Proxy stop: close both sockets now; data inside toxics is discarded."""
+        self._shutdown()
+        self.client.close()
+        self.server.close()
+
+    def terminate(self, reset: bool) -> None:
+        """reset_peer: close both sockets at once (RST where SO_LINGER 0 was set)."""
+        self._shutdown()
+        self.client.abort()
+        self.server.abort()
+
+    def _shutdown(self) -> None:
+        """Once: stop every toxic task (the caller's own included: it ends as cancelled);
+        always: drop the connection from its proxy."""
         if not self.closed:
             self.closed = True
             for task in list(self._tasks):
                 task.cancel()
-        self._forget(self)
-
-    def close(self) -> None:
-        """Proxy stop: close both sockets now; data inside toxics is discarded."""
-        self.closed = True
-        for task in list(self._tasks):
-            task.cancel()
-        self.client.close()
-        self.server.close()
-        self._forget(self)
-
-    def terminate(self, reset: bool) -> None:
-        """reset_peer: close both sockets at once (RST where SO_LINGER 0 was set)."""
-        self.closed = True
-        self.client.abort()
-        self.server.abort()
         self._forget(self)

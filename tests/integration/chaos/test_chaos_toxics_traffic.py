@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
 
 import pytest
 
 from chaos.server import ToxiproxyServer
+from tests.waiting import eventually
 
 
 async def connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -172,6 +174,29 @@ async def test_reset_peer_gives_connection_reset(
     with pytest.raises(ConnectionResetError):
         await asyncio.wait_for(reader.read(100), 5)
     assert time.perf_counter() - started >= 0.09
+    writer.close()
+
+
+async def test_reset_peer_stops_the_other_toxics_tasks(
+    toxiproxy: ToxiproxyServer, echo_proxy: int
+) -> None:
+    """A reset while another toxic holds data leaves no task of the connection behind."""
+    await toxiproxy.add_toxic("echo", "bandwidth", attributes={"rate": 0})  # holds forever
+    reader, writer = await connect(echo_proxy)
+    proxy = toxiproxy.collection.get("echo")
+    await eventually(lambda: len(proxy.connections) == 1 and bool(
+        next(iter(proxy.connections)).links), "the connection to be linked")
+    conn = next(iter(proxy.connections))
+    writer.write(b"held")  # echoed back into the stalled downstream bandwidth toxic
+    await eventually(lambda: any(not t.done() for t in conn._tasks), "the toxic to hold it")
+    await toxiproxy.add_toxic("echo", "reset_peer", stream="upstream",
+                              attributes={"timeout": 50})
+    writer.write(b"trigger")
+    # Accepted before reset_peer existed, so closed with FIN rather than RST (spec 1.7.3).
+    with contextlib.suppress(ConnectionResetError):
+        assert await asyncio.wait_for(reader.read(100), 5) == b""
+    await eventually(lambda: not proxy.connections, "the connection to be forgotten")
+    await eventually(lambda: all(t.done() for t in conn._tasks), "its toxic tasks to end")
     writer.close()
 
 
