@@ -69,10 +69,6 @@ async def resolve(address: str) -> Endpoint:
     return Endpoint(family, str(sockaddr[0]), port)
 
 
-def canonical(endpoint: Endpoint) -> str:
-    """How the address reads once bound; wildcard forms are all ``[::]:P`` (spec 1.8)."""
-    return str(endpoint)
-
 
 def bind(endpoint: Endpoint, backlog: int = 4096) -> socket.socket:
     """A listening socket on exactly this endpoint; ApiError(500) in Go's wording on failure."""

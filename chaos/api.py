@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
 from chaos import gojson
-from chaos.collection import PopulateError, ProxyCollection, ProxyInput, parse_proxy_input
+from chaos.collection import ProxyCollection, ProxyInput, parse_proxy_input
 from chaos.errors import ApiError
 from chaos.http11 import Request, Response
 
@@ -27,10 +27,7 @@ def json_response(status: int, value: object) -> Response:
 
 
 def error_response(exc: ApiError) -> Response:
-    extra: dict[str, object] = {}
-    if isinstance(exc, PopulateError):
-        extra["proxies"] = exc.proxies
-    body = gojson.error_body(exc.status, exc.message, **extra)
+    body = gojson.error_body(exc.status, exc.message, **exc.extra())
     return Response(exc.status, body, TEXT, [("X-Content-Type-Options", "nosniff")])
 
 

@@ -30,6 +30,9 @@ class PopulateError(ApiError):
         super().__init__(cause.status, cause.message)
         self.proxies = proxies
 
+    def extra(self) -> dict[str, object]:
+        return {"proxies": self.proxies}
+
 
 def parse_proxy_input(body: object, base: ProxyInput, where: str = "Go value") -> ProxyInput:
     """Overlay a JSON object on ``base``: unknown keys ignored, null keeps, keys case-folded."""
@@ -177,5 +180,5 @@ def _require_fields(spec: ProxyInput, suffix: str) -> None:
 
 async def _differs(proxy: Proxy, spec: ProxyInput) -> bool:
     """Go's ``Differs``: the resolved new listen against the stored one, upstream byte for byte."""
-    resolved = address.canonical(await address.resolve(spec.listen))
+    resolved = str(await address.resolve(spec.listen))
     return resolved != proxy.listen or spec.upstream != proxy.upstream

@@ -15,6 +15,10 @@ class ApiError(ChaosError):
         self.status = status
         self.message = message
 
+    def extra(self) -> dict[str, object]:
+        """Fields the error body carries after ``error`` and ``status`` (none by default)."""
+        return {}
+
 
 class ClientError(ChaosError):
     """A Toxiproxy endpoint answered with an error (or could not be reached)."""

@@ -16,8 +16,6 @@ _DECODER = json.JSONDecoder()
 _ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"))
 _ESCAPES_LS = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
-JsonValue = object
-
 
 def encode(value: object) -> bytes:
     """Compact JSON with Go's HTML-safe escaping; no trailing newline."""

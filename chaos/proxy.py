@@ -7,7 +7,7 @@ import logging
 
 from chaos import address, toxic_math
 from chaos.clock import Clock
-from chaos.connection import Connection
+from chaos.connection import Connection, Link
 from chaos.sockets import Side
 from chaos.toxic_spec import DOWNSTREAM, UPSTREAM, ToxicSpec
 
@@ -23,7 +23,6 @@ class Proxy:
         self.name = name
         self.listen = listen
         self.upstream = upstream
-        self.enabled = False
         self.chains: dict[str, list[ToxicSpec]] = {UPSTREAM: [], DOWNSTREAM: []}
         self.connections: set[Connection] = set()
         self._clock = clock
@@ -43,7 +42,6 @@ class Proxy:
             sock.close()
             raise
         self.listen = address.bound_address(sock)
-        self.enabled = True
         log.info("proxy %s listening on %s, upstream %s", self.name, self.listen, self.upstream)
 
     def stop(self) -> None:
@@ -53,7 +51,11 @@ class Proxy:
             self._server = None
         for conn in list(self.connections):
             conn.close()
-        self.enabled = False
+
+    @property
+    def enabled(self) -> bool:
+        """Listening: a disabled proxy has no listener (and so no connections)."""
+        return self._server is not None
 
     def _accept(self) -> Side:
         conn = Connection(
@@ -75,22 +77,24 @@ class Proxy:
 
     def add_toxic(self, spec: ToxicSpec) -> None:
         self.chains[spec.direction].append(spec)
-        for conn in list(self.connections):
-            if conn.links:
-                conn.links[spec.direction].add(spec)
+        for link in self._live_links(spec.direction):
+            link.add(spec)
 
     def update_toxic(self, spec: ToxicSpec) -> None:
         chain = self.chains[spec.direction]
         chain[[s.name for s in chain].index(spec.name)] = spec
-        for conn in list(self.connections):
-            if conn.links:
-                conn.links[spec.direction].replace(spec)
+        for link in self._live_links(spec.direction):
+            link.replace(spec)
 
     def remove_toxic(self, spec: ToxicSpec) -> None:
         self.chains[spec.direction].remove(spec)
-        for conn in list(self.connections):
-            if conn.links:
-                conn.links[spec.direction].remove(spec.name)
+        for link in self._live_links(spec.direction):
+            link.remove(spec.name)
+
+    def _live_links(self, direction: str) -> list[Link]:
+        """The links in ``direction`` of every connection already past its dial (spec 1.7.2:
+        toxic changes apply to live connections; one still dialling gets the chain then)."""
+        return [conn.links[direction] for conn in list(self.connections) if conn.links]
 
     def remove_all_toxics(self) -> None:
         for spec in self.toxics():

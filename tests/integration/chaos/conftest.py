@@ -3,16 +3,13 @@ ephemeral loopback ports."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from chaos.loopback import server_port, start_echo_server
 from chaos.server import ToxiproxyServer
-
-Opener = Callable[[int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 
 
 @pytest.fixture()
@@ -42,10 +39,3 @@ async def echo_proxy(toxiproxy: ToxiproxyServer, echo_port: int) -> int:
     proxy = await toxiproxy.create_proxy("echo", f"127.0.0.1:{echo_port}")
     return proxy.listen_port
 
-
-@pytest.fixture()
-def open_conn() -> Opener:
-    async def opener(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        return await asyncio.open_connection("127.0.0.1", port)
-
-    return opener
