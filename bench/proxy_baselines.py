@@ -33,9 +33,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from chaos.benchmark import MB, _Child
-from chaos.client import ToxiproxyClient
-from chaos.loopback import transfer
+from chaos.benchmark import MB, _Child, create_proxy_port, one_megabyte, timed_transfers
 
 HERE = Path(__file__).resolve().parent
 TRANSFERS = 5
@@ -106,22 +104,14 @@ def _compile_c_relay(workdir: Path) -> Path:
 
 
 # Measurement -----------------------------------------------------------------------------
-async def _connection(port: int, payload: bytes) -> list[float]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        return [await transfer(reader, writer, payload) for _ in range(TRANSFERS)]
-    finally:
-        writer.close()
-
-
 async def _measure(ports: dict[str, int], rounds: int) -> dict[str, list[list[float]]]:
-    payload = bytes(range(256)) * (MB // 256)
+    payload = one_megabyte()
     names = list(ports)
     seconds: dict[str, list[list[float]]] = {name: [] for name in names}
     for index in range(rounds):
         shift = index % len(names)
         for name in names[shift:] + names[:shift]:
-            seconds[name].append(await _connection(ports[name], payload))
+            seconds[name].append(await timed_transfers(ports[name], payload, TRANSFERS))
     return seconds
 
 
@@ -139,12 +129,6 @@ def _summary(seconds: dict[str, list[list[float]]]) -> dict[str, dict[str, float
         }
         for name, rows in seconds.items()
     }
-
-
-async def _covenant_port(api_port: int, echo_port: int) -> int:
-    async with ToxiproxyClient(f"http://127.0.0.1:{api_port}") as client:
-        proxy = await client.create_proxy("baseline", f"127.0.0.1:{echo_port}")
-    return proxy.listen_port
 
 
 def run(rounds: int) -> dict[str, dict[str, float]]:
@@ -169,7 +153,7 @@ def run(rounds: int) -> dict[str, dict[str, float]]:
             splice_port = splice_relay.start()
             ports = {
                 "direct": echo_port,
-                "covenant_proxy": asyncio.run(_covenant_port(api_port, echo_port)),
+                "covenant_proxy": asyncio.run(create_proxy_port(api_port, echo_port, "baseline")),
                 "c_threads_relay": c_port,
                 "python_threads_relay": py_port,
                 "python_splice_relay": splice_port,

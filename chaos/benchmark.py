@@ -43,6 +43,12 @@ class ProxyBenchResult:
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
 
+    def targets(self) -> dict[str, bool]:
+        """Issue 3's targets: >= 80 % of direct throughput, < 1 ms added p99, no errors
+        over the concurrent connections."""
+        return {"throughput": self.throughput_ratio >= 0.8, "latency": self.added_p99_ms < 1.0,
+                "connections": self.concurrent_errors == 0}
+
 
 def percentile(samples: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100)."""
@@ -116,13 +122,29 @@ class _Child:
 
 
 # Measurements ----------------------------------------------------------------------------
-async def _throughput(port: int, payload: bytes, count: int) -> float:
+def one_megabyte() -> bytes:
+    """The transfer payload: exactly MB bytes of a repeating 0..255 pattern."""
+    return bytes(range(256)) * (MB // 256) + bytes(MB % 256)
+
+
+async def timed_transfers(port: int, payload: bytes, count: int) -> list[float]:
+    """Seconds of each of ``count`` echo transfers of ``payload`` on one new connection."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        elapsed = sum([await transfer(reader, writer, payload) for _ in range(count)])
+        return [await transfer(reader, writer, payload) for _ in range(count)]
     finally:
         writer.close()
-    return len(payload) * count / elapsed
+
+
+async def create_proxy_port(api_port: int, upstream_port: int, name: str = "bench") -> int:
+    """Create a proxy to ``upstream_port`` through the HTTP API; its listen port."""
+    async with ToxiproxyClient(f"http://127.0.0.1:{api_port}") as client:
+        proxy = await client.create_proxy(name, f"127.0.0.1:{upstream_port}")
+    return proxy.listen_port
+
+
+async def _throughput(port: int, payload: bytes, count: int) -> float:
+    return len(payload) * count / sum(await timed_transfers(port, payload, count))
 
 
 async def _latencies(port: int, count: int) -> list[float]:
@@ -157,7 +179,7 @@ async def _concurrent(port: int, count: int) -> tuple[int, float]:
 async def _measure(
     direct: int, proxied: int, rounds: int, transfers: int, trips: int, concurrent: int
 ) -> ProxyBenchResult:
-    payload = bytes(range(256)) * (MB // 256) + bytes(MB % 256)
+    payload = one_megabyte()
     rates: dict[int, list[float]] = {direct: [], proxied: []}
     times: dict[int, list[float]] = {direct: [], proxied: []}
     for index in range(rounds):
@@ -209,9 +231,8 @@ def run_proxy_bench(
 async def _with_proxy(
     api_port: int, echo_port: int, rounds: int, transfers: int, trips: int, concurrent: int
 ) -> ProxyBenchResult:
-    async with ToxiproxyClient(f"http://127.0.0.1:{api_port}") as client:
-        proxy = await client.create_proxy("bench", f"127.0.0.1:{echo_port}")
-    return await _measure(echo_port, proxy.listen_port, rounds, transfers, trips, concurrent)
+    proxied = await create_proxy_port(api_port, echo_port)
+    return await _measure(echo_port, proxied, rounds, transfers, trips, concurrent)
 
 
 if __name__ == "__main__":
