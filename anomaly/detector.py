@@ -139,8 +139,8 @@ class AnomalyDetector:
         c = self.config
         if state is None or len(state.history) < c.min_fit_points:
             return False
-        if state.band is None:
-            return True
+        if state.band is None:  # never fitted: try now, and after a failure once per batch
+            return state.fit_failures == 0 or state.points_since_fit >= c.refit_every_points
         newest = float(state.history.ts[(state.history.count - 1) % len(state.history.ts)])
         return (
             state.points_since_fit >= c.refit_every_points

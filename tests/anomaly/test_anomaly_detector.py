@@ -159,6 +159,18 @@ def test_refit_schedule_follows_the_injected_clock() -> None:
     assert det.due() == [key]
 
 
+def test_a_failing_first_fit_is_retried_once_per_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def failing(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        raise AnomalyError("Prophet could not fit")
+
+    monkeypatch.setattr(detector_module, "fit", failing)
+    stream(seasonal(300))  # min_fit_points 60, refit_every_points 80: tries at 60, 140, 220, 300
+    assert len(calls) == 4
+
+
 def test_refit_of_an_unknown_series_is_an_error() -> None:
     with pytest.raises(AnomalyError, match="observe points first"):
         AnomalyDetector(SMALL).refit(SeriesKey("x", "y"))
