@@ -8,6 +8,7 @@ for 28 or 7 days.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -45,6 +46,7 @@ def burn_factor(period_seconds: int, budget_percent: float, long_seconds: int) -
     return hours_to_consume / (long_seconds / 3600)
 
 
+@functools.cache  # a pure function of a frozen Period, asked for on every simulated minute
 def alert_windows(period: Period) -> tuple[BurnWindow, ...]:
     """Page quick, page slow, ticket quick, ticket slow for this period."""
     out = []
@@ -54,6 +56,7 @@ def alert_windows(period: Period) -> tuple[BurnWindow, ...]:
     return tuple(out)
 
 
+@functools.cache
 def rule_windows(period: Period) -> tuple[int, ...]:
     """Every window that needs an SLI record: the alert windows, sorted, then the period."""
     ws = sorted({w for b in alert_windows(period) for w in (b.short_seconds, b.long_seconds)})
