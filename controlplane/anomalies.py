@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from anomaly.detector import sustained
+from anomaly.series import SeriesKey
 from controlplane.observation import ProbeStatus, RegionObservation
 from controlplane.signals import Signals
 
@@ -96,8 +98,6 @@ class AnomalySignals:
         self._sustained: dict[str, tuple[str, ...]] = {}  # region -> anomalous metrics
 
     def signals(self, observations: Mapping[str, RegionObservation], now: float) -> Signals:
-        from anomaly.detector import sustained
-
         anomalies: dict[str, str] = {}
         self._sustained = {}
         for region, obs in observations.items():
@@ -127,17 +127,20 @@ class AnomalySignals:
         points = 0
         for obs in history:
             for metric, value in metric_values(obs).items():
-                self._score(obs.region, metric, obs.at, value)
+                self._score(obs.region, metric, obs.at, value, record=False)
                 points += 1
+        if self._metrics is not None:  # the gauges show each series' newest point, once
+            for (region, metric), recent in self._recent.items():
+                newest = recent[-1]
+                self._metrics.record(region, metric, newest.lower, newest.upper, newest.score)
         return points
 
-    def _score(self, region: str, metric: str, now: float, value: float) -> deque[Point]:
-        from anomaly.series import SeriesKey
-
+    def _score(self, region: str, metric: str, now: float, value: float,
+               record: bool = True) -> deque[Point]:
         # The band the point is judged against, read before the point is learned.
         lower, upper = self.detector.band(region, metric, datetime.fromtimestamp(now, UTC))
         score = self.detector.observe_epoch(SeriesKey(region, metric), now, value)
-        if self._metrics is not None:
+        if record and self._metrics is not None:
             self._metrics.record(region, metric, lower, upper, score)
         recent = self._recent.setdefault((region, metric), deque(maxlen=PLOT_POINTS))
         recent.append(Point(now, value, lower, upper, score))

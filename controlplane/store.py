@@ -52,12 +52,15 @@ class ObservationRow(Base):
     requests: Mapped[int] = mapped_column(Integer)
     errors: Mapped[int] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text)
-    latency_p99_s: Mapped[float | None] = mapped_column(Float, nullable=True)  # added later
+    # Added later (older stores gain them at open, their old rows without values):
+    latency_p99_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    request_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 # Columns added to tables that older stores already have: ``create_all`` makes missing
 # tables but never alters existing ones, so each of these is added by ALTER TABLE at open.
-_ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("cp_observations", "latency_p99_s"),)
+_ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("cp_observations", "latency_p99_s"),
+                                               ("cp_observations", "request_rate"))
 
 
 class VerdictRow(Base):
@@ -174,7 +177,8 @@ class StateStore:
                 s.execute(insert(ObservationRow), [
                     {"at": o.at, "region": o.region, "status": o.status.value,
                      "latency_s": o.latency_s, "requests": o.requests, "errors": o.errors,
-                     "detail": o.detail, "latency_p99_s": o.latency_p99_s}
+                     "detail": o.detail, "latency_p99_s": o.latency_p99_s,
+                     "request_rate": o.request_rate}
                     for o in by_region.values()])
             if verdicts:
                 s.execute(insert(VerdictRow), [
@@ -220,29 +224,17 @@ class StateStore:
 
     def history(self, cycles: int) -> list[RegionObservation]:
         """The newest ``cycles`` observations of every region, oldest first, rebuilt as
-        RegionObservations for the anomaly watch to replay after a restart.
-
-        The request rate is not stored: it is recomputed from consecutive rows of a region
-        (requests since the previous scrape over the time between them), as the observer
-        computed it. A row with requests counted is taken as scraped."""
+        RegionObservations for the anomaly watch to replay after a restart (a row with
+        requests counted is taken as scraped)."""
         query = select(ObservationRow).order_by(ObservationRow.id.desc())
         with self._sessions() as s:
             regions = int(s.scalar(select(func.count(func.distinct(ObservationRow.region))))
                           or 0)
             rows = list(s.scalars(query.limit(cycles * regions)))
-        history: list[RegionObservation] = []
-        previous_at: dict[str, float] = {}
-        for row in reversed(rows):
-            before = previous_at.get(row.region)
-            previous_at[row.region] = row.at
-            status = ProbeStatus(row.status)
-            rate: float | None = None
-            if before is not None and row.at > before and status is not ProbeStatus.UNREACHABLE:
-                rate = row.requests / (row.at - before)
-            history.append(RegionObservation(row.region, row.at, status, row.latency_s,
-                                             row.requests, row.errors, row.requests > 0,
-                                             row.detail, rate, row.latency_p99_s))
-        return history
+        return [RegionObservation(row.region, row.at, ProbeStatus(row.status), row.latency_s,
+                                  row.requests, row.errors, row.requests > 0, row.detail,
+                                  row.request_rate, row.latency_p99_s)
+                for row in reversed(rows)]
 
     def open_incidents(self) -> dict[str, OpenIncident]:
         """Open incidents by region: a new leader starts from these, not from nothing."""

@@ -20,7 +20,7 @@ def _cycle(store: StateStore, state: ReconcilerState, now: float, syd_up: bool
            ) -> ReconcilerState:
     obs = {n: RegionObservation(n, now, ProbeStatus.UP if syd_up or n != "syd"
                                 else ProbeStatus.UNREACHABLE, 0.01, 10, 0, True,
-                                latency_p99_s=0.05)
+                                request_rate=10.0 if now > 100.0 else None, latency_p99_s=0.05)
            for n in DESIRED.region_names()}
     d = decide(DESIRED, obs, state, now)
     routed = d.state.routes.as_dict() if d.state.routes else {}
@@ -54,7 +54,7 @@ def _exercise(store: StateStore) -> None:
     assert [o.at for o in history] == [104.0] * 6 + [105.0] * 6 + [106.0] * 6
     syd = [o for o in history if o.region == "syd"]
     assert [o.status for o in syd] == [ProbeStatus.UP] * 3
-    assert syd[0].request_rate is None and syd[1].request_rate == 10.0  # 10 requests in 1 s
+    assert [o.request_rate for o in syd] == [10.0, 10.0, 10.0]  # as the observer saw it
     assert syd[1].scraped and syd[1].latency_s == 0.01 and syd[1].latency_p99_s == 0.05
 
 
@@ -102,7 +102,7 @@ def test_prune_drops_old_observations_and_verdicts_only(tmp_path: Path) -> None:
     store.close()
 
 
-def _old_store_gains_the_p99_column(url: str) -> None:
+def _old_store_gains_the_added_columns(url: str) -> None:
     """create_all never alters a table: opening an older store adds the new column, keeps
     its rows (p99 unknown) and records the p99 from then on."""
     import sqlalchemy as sa
@@ -110,7 +110,8 @@ def _old_store_gains_the_p99_column(url: str) -> None:
     StateStore(url).close()
     engine = sa.create_engine(url)
     with engine.begin() as old:  # the table as stores made it before the column existed
-        old.execute(sa.text("ALTER TABLE cp_observations DROP COLUMN latency_p99_s"))
+        for added in ("latency_p99_s", "request_rate"):
+            old.execute(sa.text(f"ALTER TABLE cp_observations DROP COLUMN {added}"))
         old.execute(sa.text(
             "INSERT INTO cp_observations (at, region, status, latency_s, requests, errors, "
             "detail) VALUES (1.0, 'ams', 'up', 0.01, 10, 0, '')"))
@@ -118,16 +119,18 @@ def _old_store_gains_the_p99_column(url: str) -> None:
     store = StateStore(url)
     try:
         store.record_cycle(2.0, [RegionObservation("ams", 2.0, ProbeStatus.UP, 0.01, 10, 0,
-                                                   True, latency_p99_s=0.2)], [], {})
-        assert [o.latency_p99_s for o in store.history(10)] == [None, 0.2]
+                                                   True, request_rate=10.0, latency_p99_s=0.2)],
+                           [], {})
+        assert [(o.request_rate, o.latency_p99_s) for o in store.history(10)] == [
+            (None, None), (10.0, 0.2)]
     finally:
         store.close()
     StateStore(url).close()  # opening it again finds the column there
 
 
-def test_an_older_sqlite_store_gains_the_p99_column(tmp_path: Path) -> None:
-    _old_store_gains_the_p99_column(f"sqlite:///{tmp_path / 'state.db'}")
+def test_an_older_sqlite_store_gains_the_added_columns(tmp_path: Path) -> None:
+    _old_store_gains_the_added_columns(f"sqlite:///{tmp_path / 'state.db'}")
 
 
-def test_an_older_postgres_store_gains_the_p99_column(postgres_url: str) -> None:
-    _old_store_gains_the_p99_column(postgres_url)
+def test_an_older_postgres_store_gains_the_added_columns(postgres_url: str) -> None:
+    _old_store_gains_the_added_columns(postgres_url)
