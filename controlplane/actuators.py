@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import Protocol
 
 from controlplane.decide import Action
@@ -47,17 +46,9 @@ class LocalRouter:
 
     def __init__(self, initial: RouteTable | None = None) -> None:
         self.current = initial
-        self.changes = 0
-        self._listeners: list[Callable[[RouteTable], None]] = []
-
-    def on_change(self, listener: Callable[[RouteTable], None]) -> None:
-        self._listeners.append(listener)
 
     async def apply(self, routes: RouteTable) -> None:
         self.current = routes
-        self.changes += 1
-        for listener in self._listeners:
-            listener(routes)
 
 
 class FanoutRouter:

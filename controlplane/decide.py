@@ -7,7 +7,7 @@ No I/O, no clock: everything it knows comes in as arguments, so it is table-test
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from controlplane.desired import DesiredState
@@ -96,9 +96,7 @@ def decide(desired: DesiredState, observations: Mapping[str, RegionObservation],
         verdicts.append(_verdict(name, before, after, signal, problem, observations.get(name)))
     if not inputs.leader:
         # A standby tracks health (so it can take over warm) but never acts.
-        return Decision((), tuple(verdicts), ReconcilerState(
-            regions=healths, routes=state.routes, incidents=state.incidents,
-            chaos_paused=state.chaos_paused, leader_epoch=None))
+        return Decision((), tuple(verdicts), replace(state, regions=healths, leader_epoch=None))
     actions: list[Action] = []
     incidents = dict(state.incidents)
     for name in names:

@@ -6,6 +6,7 @@ found by walking the YAML node tree (which keeps source marks) along pydantic's 
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Any, Literal
@@ -171,16 +172,7 @@ class DesiredState(_Model):
 
     def nearest_order(self) -> dict[str, tuple[str, ...]]:
         """For each region, the other regions from nearest to farthest (great circle)."""
-        return {
-            r.name: tuple(
-                o.name for o in sorted(
-                    (o for o in self.regions if o.name != r.name),
-                    key=lambda o, r=r: great_circle_km(  # type: ignore[misc]
-                        r.latitude, r.longitude, o.latitude, o.longitude),
-                )
-            )
-            for r in self.regions
-        }
+        return dict(_nearest_order(self.regions))
 
 
 def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -259,3 +251,13 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
             break
         node, line = child, child.start_mark.line + 1
     return line
+
+
+@functools.lru_cache(maxsize=8)  # decide() asks every pass; the regions rarely change
+def _nearest_order(regions: tuple[Region, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(
+        (r.name, tuple(o.name for o in sorted(
+            (o for o in regions if o.name != r.name),
+            key=lambda o, r=r: great_circle_km(  # type: ignore[misc]
+                r.latitude, r.longitude, o.latitude, o.longitude))))
+        for r in regions)

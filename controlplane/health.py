@@ -87,13 +87,14 @@ def _count(h: RegionHealth, signal: Signal, problem: str) -> RegionHealth:
         return replace(h, good_streak=h.good_streak + 1, bad_streak=0, missing_streak=0)
     if signal is Signal.MISSING:
         return replace(h, good_streak=0, missing_streak=h.missing_streak + 1,
-                       bad_streak=h.bad_streak, last_problem=problem)
+                       last_problem=problem)
     return replace(h, good_streak=0, bad_streak=h.bad_streak + 1, missing_streak=0,
                    last_problem=problem)
 
 
 def _enter(h: RegionHealth, state: Health, now: float) -> RegionHealth:
-    # Streaks keep counting across the transition except the good one entering recovery.
+    # Streaks keep counting across the transition: the good cycle that enters recovery
+    # already counts towards recover_after.
     return replace(h, state=state, since=now)
 
 

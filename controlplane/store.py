@@ -190,7 +190,7 @@ class StateStore:
         with self._sessions.begin() as s:
             for a in actions:
                 s.add(ActionRow(at=at, kind=a.kind.value, region=a.region, reason=a.reason,
-                                leader=leader, payload=json.dumps(_payload(a))))
+                                leader=leader, payload=json.dumps(action_payload(a))))
                 if a.kind in _INCIDENT_EVENT and a.incident_id:
                     _apply_incident(s, at, a)
 
@@ -295,7 +295,8 @@ def _apply_incident(s: Session, at: float, a: Action) -> None:
                            severity=a.severity or "", reason=a.reason))
 
 
-def _payload(a: Action) -> dict[str, object]:
+def action_payload(a: Action) -> dict[str, object]:
+    """The JSON-able form of an action, as stored and as published on the bus."""
     payload: dict[str, object] = {"kind": a.kind.value, "reason": a.reason}
     for key in ("region", "incident_id", "severity", "runbook"):
         if (value := getattr(a, key)) is not None:
@@ -303,11 +304,6 @@ def _payload(a: Action) -> dict[str, object]:
     if a.routes is not None:
         payload["routes"] = a.routes.as_dict()
     return payload
-
-
-def action_payload(a: Action) -> dict[str, object]:
-    """The JSON-able form of an action, as stored and as published on the bus."""
-    return _payload(a)
 
 
 def _add_missing_columns(engine: Engine) -> None:
