@@ -40,12 +40,6 @@ def remaining_fraction(bad: float, total: float, objective_ratio: float) -> floa
     return 1.0 - consumed_fraction(bad, total, objective_ratio)
 
 
-def incident_budget_share(bad_during_incident: float, period_total: float,
-                          objective_ratio: float) -> float:
-    """The share of the period's budget one incident consumed (the postmortem trigger)."""
-    return consumed_fraction(bad_during_incident, period_total, objective_ratio)
-
-
 @dataclass(frozen=True)
 class WindowBurn:
     window_seconds: int

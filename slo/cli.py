@@ -83,22 +83,18 @@ def gate(
 ) -> None:
     """Exit 1 while the error-budget policy freezes deploys of SERVICE (CI/CD gate)."""
     from controlplane.settings import load_settings, state_store_url
-    from slo.policy import deploys_frozen
+    from slo.policy import gate_verdict
     from slo.store import SloStore
 
     settings = load_settings()
     store = SloStore(state_store_url(settings.state_url, settings.data_dir))
     decisions = store.decisions(service)
     store.close()
-    if not deploys_frozen(decisions, service):
-        typer.echo(f"{service}: deploys allowed")
+    allowed, why = gate_verdict(decisions, service, priority, security)
+    if not allowed:
+        _fail(why)
         return
-    last = next(d for d in reversed(decisions) if d.kind.value == "freeze_deploys")
-    if priority.upper() == "P0" or security:
-        typer.echo(f"{service}: deploys frozen ({last.reason}); allowed as a "
-                   f"{'security' if security else 'P0'} fix")
-        return
-    _fail(f"{service}: deploys frozen by the error-budget policy: {last.reason}")
+    typer.echo(why)
 
 
 def status(as_json: bool = typer.Option(False, "--json")) -> None:

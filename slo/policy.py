@@ -47,15 +47,11 @@ class PolicyDecision:
     incident_id: str = ""
 
 
-def _service_of(b: BudgetStatus) -> str:
-    return b.service
-
-
 def evaluate(budgets: Sequence[BudgetStatus], incidents: Sequence[Incident],
              now: float) -> list[PolicyDecision]:
     """One verdict per service (freeze or allow, deploys and chaos), exceptions, postmortems."""
     out: list[PolicyDecision] = []
-    services = sorted({_service_of(b) for b in budgets} | {i.service for i in incidents})
+    services = sorted({b.service for b in budgets} | {i.service for i in incidents})
     for svc in services:
         exhausted = [b for b in budgets if b.service == svc and b.exhausted]
         if exhausted:
@@ -85,7 +81,12 @@ def evaluate(budgets: Sequence[BudgetStatus], incidents: Sequence[Incident],
 
 
 def _excepted(inc: Incident) -> bool:
-    return inc.priority.upper() == "P0" or inc.security
+    return excepted(inc.priority, inc.security)
+
+
+def excepted(priority: str, security: bool) -> bool:
+    """The policy's exceptions to a deploy freeze: a P0 change or a security fix."""
+    return priority.upper() == "P0" or security
 
 
 def deploys_frozen(decisions: Sequence[PolicyDecision], service: str) -> bool:
@@ -95,3 +96,16 @@ def deploys_frozen(decisions: Sequence[PolicyDecision], service: str) -> bool:
                                                DecisionKind.ALLOW_DEPLOYS):
             return d.kind is DecisionKind.FREEZE_DEPLOYS
     return False
+
+
+def gate_verdict(decisions: Sequence[PolicyDecision], service: str, priority: str = "",
+                 security: bool = False) -> tuple[bool, str]:
+    """``(allowed, why)`` for deploying ``service`` now: what ``covenant slo gate`` says."""
+    if not deploys_frozen(decisions, service):
+        return True, f"{service}: deploys allowed"
+    last = next(d for d in reversed(decisions)
+                if d.service == service and d.kind is DecisionKind.FREEZE_DEPLOYS)
+    if excepted(priority, security):
+        return True, (f"{service}: deploys frozen ({last.reason}); allowed as a "
+                      f"{'security' if security else 'P0'} fix")
+    return False, f"{service}: deploys frozen by the error-budget policy: {last.reason}"

@@ -15,7 +15,7 @@ from slo.errors import SloError
 from slo.model import SLO, AlertMeta, SliKind
 from slo.period import prom_duration
 from slo.promfn import STEP
-from slo.rules import alert_rules, dump_yaml, fmt, slo_groups
+from slo.rules import alert_rules, dump_yaml, fmt, id_filter, slo_groups
 from slo.simulate import Scenario, SimResult, simulate
 
 _TEMPLATE = re.compile(r"\{\{\s*\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
@@ -99,7 +99,7 @@ def meta_case(slo: SLO) -> dict[str, object]:
     exprs = {"slo:objective:ratio": float(fmt(slo.objective_ratio)),
              "slo:error_budget:ratio": 1 - float(fmt(slo.objective_ratio)),
              "slo:time_period:days": float(fmt(slo.period.days))}
-    sel = "{" + ", ".join(f'{k}="{v}"' for k, v in slo.id_labels().items()) + "}"
+    sel = id_filter(slo)
     tests = [{"expr": f"{name}{sel}", "eval_time": "1m",
               "exp_samples": [{"labels": _series(name, labels), "value": value}]}
              for name, value in exprs.items()]

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]
 
 # Membership roles of one series in one SLO: how its increase counts.
-BAD, TOTAL, BOTH, FAST, GAUGE = 1, 2, 3, 4, 5
+TOTAL, BOTH, FAST, GAUGE = 2, 3, 4, 5
 
 
 @dataclass
@@ -111,7 +111,7 @@ class BudgetTracker:
                     a[2] += delta
                 else:
                     a[1] += delta if role in (TOTAL, BOTH) else 0.0
-                    a[0] += delta if role in (BAD, BOTH) else 0.0
+                    a[0] += delta if role == BOTH else 0.0
         for i, (bad, total, fast) in acc.items():
             if self.slos[i].sli.kind is SliKind.LATENCY:
                 bad = max(total - fast, 0.0)

@@ -9,7 +9,14 @@ from typer.testing import CliRunner
 
 from controlplane.cli import app
 from slo.budget import BudgetStatus, budget_status
-from slo.policy import DecisionKind, Incident, deploys_frozen, evaluate
+from slo.policy import (
+    DecisionKind,
+    Incident,
+    PolicyDecision,
+    deploys_frozen,
+    evaluate,
+    gate_verdict,
+)
 from slo.store import SloStore
 
 NOW = 1_767_225_600.0
@@ -110,3 +117,22 @@ def test_budget_cycle_records_budgets_and_decisions(tmp_path: Path) -> None:
     assert "core-api-availability-ams" in res.decisions[0].reason
     assert len(store.latest_budgets()) == 15 and deploys_frozen(store.decisions(), "core-api")
     store.close()
+
+
+FREEZE = PolicyDecision(DecisionKind.FREEZE_DEPLOYS, "core-api", "budget exhausted", 1.0)
+ALLOW = PolicyDecision(DecisionKind.ALLOW_DEPLOYS, "core-api", "budget back", 2.0)
+OTHER = PolicyDecision(DecisionKind.FREEZE_DEPLOYS, "other", "other's budget", 3.0)
+
+
+@pytest.mark.parametrize(("decisions", "priority", "security", "allowed", "says"), [
+    ([], "", False, True, "core-api: deploys allowed"),
+    ([FREEZE], "", False, False, "frozen by the error-budget policy: budget exhausted"),
+    ([FREEZE], "p0", False, True, "allowed as a P0 fix"),
+    ([FREEZE], "P2", True, True, "allowed as a security fix"),
+    ([FREEZE, ALLOW], "", False, True, "core-api: deploys allowed"),
+    ([FREEZE, OTHER], "", False, False, "budget exhausted"),  # another service's freeze
+])
+def test_gate_verdict(decisions: list[PolicyDecision], priority: str, security: bool,
+                      allowed: bool, says: str) -> None:
+    ok, why = gate_verdict(decisions, "core-api", priority, security)
+    assert ok is allowed and says in why

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from slo.budget import BudgetStatus
 from slo.metrics_source import Sample
 from slo.spec import default_spec_path, load_group, parse_spec, to_model
 from slo.tracker import BudgetTracker
@@ -18,7 +19,7 @@ def _req(region: str, status: str, v: float) -> Sample:
                                           "status": status}, v)
 
 
-def _by_id(tracker: BudgetTracker, now: float) -> dict[str, object]:
+def _by_id(tracker: BudgetTracker, now: float) -> dict[str, BudgetStatus]:
     return {s.slo_id: s for s in tracker.status(now)}
 
 
@@ -28,14 +29,14 @@ def test_ratio_budget_from_counters_with_reset() -> None:
     series = [(0, 0), (1000, 0), (2000, 1), (100, 0), (1100, 1)]
     for i, (ok, err) in enumerate(series):
         tracker.ingest("ams", [_req("ams", "200", ok), _req("ams", "500", err)], T0 + 60 * i)
-    st = {s.slo_id: s for s in tracker.status(T0 + 240)}["core-api-availability-ams"]
+    st = _by_id(tracker, T0 + 240)["core-api-availability-ams"]
     # increases: ok 1000+1000+100(reset)+1000, err 0+1+0(reset: 0)+1
     assert st.total == 3100 + 2 and st.bad == 2
     assert st.error_ratio == pytest.approx(2 / 3102)
     assert st.consumed == pytest.approx((2 / 3102) / 0.0005000000000000004, rel=1e-9)
-    glob = {s.slo_id: s for s in tracker.status(T0 + 240)}["core-api-availability-global"]
+    glob = _by_id(tracker, T0 + 240)["core-api-availability-global"]
     assert glob.total == st.total and (st.region, glob.region) == ("ams", "")  # only ams
-    other = {s.slo_id: s for s in tracker.status(T0 + 240)}["core-api-availability-iad"]
+    other = _by_id(tracker, T0 + 240)["core-api-availability-iad"]
     assert not other.has_data and other.remaining == 1.0 and math.isfinite(other.burn_rate)
 
 
@@ -43,7 +44,7 @@ def test_first_sight_is_a_baseline_like_prometheus() -> None:
     tracker = BudgetTracker(load_group(default_spec_path()).slos)
     tracker.ingest("ams", [_req("ams", "200", 5000)], T0)
     tracker.ingest("ams", [_req("ams", "200", 6000), _req("ams", "500", 7)], T0 + 60)
-    st = {s.slo_id: s for s in tracker.status(T0 + 60)}["core-api-availability-ams"]
+    st = _by_id(tracker, T0 + 60)["core-api-availability-ams"]
     assert (st.total, st.bad) == (1000, 0)
 
 
@@ -58,7 +59,7 @@ def test_latency_and_uptime() -> None:
             Sample("covenant_region_up", {"region": "sin"}, 0.0 if i == 2 else 1.0),
         ], T0 + 60 * i)
         tracker.ingest("ams", [Sample("covenant_region_up", {"region": "ams"}, 1.0)], T0 + 60 * i)
-    by = {s.slo_id: s for s in tracker.status(T0 + 120)}
+    by = _by_id(tracker, T0 + 120)
     lat = by["core-api-latency-sin"]
     assert (lat.total, lat.bad) == (200, 20) and lat.error_ratio == pytest.approx(0.1)
     assert by["core-api-latency-global"].bad == 20
