@@ -7,14 +7,26 @@ treat_sustained_as_bad``), so wiring a source in changes nothing until it is swi
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from controlplane.observation import RegionObservation
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from slo.budget import BudgetStatus
+    from slo.policy import PolicyDecision
+
+# Where budgets and verdicts go for `covenant slo gate/status` (e.g. ``SloStore.record``):
+# (budgets, decisions, prune rows older than this time).
+Recorder = Callable[[Sequence["BudgetStatus"], Sequence["PolicyDecision"], float], None]
+RECORD_EVERY_S = 60.0  # a snapshot a minute is what the gate and status need
+RECORD_KEEP_S = 86_400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,19 +100,22 @@ class SloBudgetSignals:
     ``feed`` is the observer's ``on_scrape`` hook; only the SLI series are parsed.
     """
 
-    def __init__(self, tracker: Any) -> None:
+    def __init__(self, tracker: Any, recorder: Recorder | None = None) -> None:
         self._tracker = tracker
         self._texts: dict[str, str] = {}
         self._policy = SloPolicySignals(self._status)
         self._now = 0.0
+        self._recorder = recorder
+        self._next_record_at = -math.inf
+        self.recording: asyncio.Future[None] | None = None  # the snapshot being written
 
     @classmethod
-    def default(cls) -> SloBudgetSignals:
+    def default(cls, recorder: Recorder | None = None) -> SloBudgetSignals:
         """The shipped core-API SLOs (``slo/specs/core-api.yaml``)."""
         from slo.spec import default_spec_path, load_group
         from slo.tracker import BudgetTracker
 
-        return cls(BudgetTracker(load_group(default_spec_path()).slos))
+        return cls(BudgetTracker(load_group(default_spec_path()).slos), recorder)
 
     def feed(self, region: str, text: str, at: float) -> None:
         self._texts[region] = text
@@ -120,11 +135,33 @@ class SloBudgetSignals:
             samples.append(Sample("covenant_region_up", {"region": region}, up))
             self._tracker.ingest(region, samples, now)
         self._now = now
+        self._record(now)
         return self._policy.signals(observations, now)
+
+    def _record(self, now: float) -> None:
+        """Hand a snapshot to the recorder once a minute, in a worker thread (I/O stays out
+        of the pass); skipped while the previous one is still being written."""
+        if self._recorder is None or now < self._next_record_at or (
+                self.recording is not None and not self.recording.done()):
+            return
+        from slo.policy import evaluate
+
+        self._next_record_at = now + RECORD_EVERY_S
+        budgets = tuple(self._status())
+        decisions = tuple(evaluate(budgets, [], now))
+        self.recording = asyncio.get_running_loop().run_in_executor(
+            None, self._recorder, budgets, decisions, now - RECORD_KEEP_S)
+        self.recording.add_done_callback(_log_failure)
+
+
+def _log_failure(done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("could not record SLO budgets: %s; `covenant slo gate` reads the "
+                    "previous snapshot", done.exception())
 
 
 def signals_for(enforce_slo: bool, watch_anomalies: bool,
-                anomalies: SignalSource | None = None,
+                anomalies: SignalSource | None = None, slo_recorder: Recorder | None = None,
                 ) -> tuple[SignalSource | None, Callable[[str, str, float], None] | None]:
     """The sources desired state switches on, and the observer hook that feeds them.
 
@@ -134,7 +171,7 @@ def signals_for(enforce_slo: bool, watch_anomalies: bool,
     sources: list[SignalSource] = []
     on_scrape = None
     if enforce_slo:
-        budgets = SloBudgetSignals.default()
+        budgets = SloBudgetSignals.default(slo_recorder)
         sources.append(budgets)
         on_scrape = budgets.feed
     if anomalies is not None:

@@ -29,13 +29,14 @@ from controlplane.errors import ControlPlaneError
 from controlplane.frontdoor import FrontDoor, country_homes
 from controlplane.route53 import route53_router
 from controlplane.servers import RunningServer, start_server
-from controlplane.settings import Settings
+from controlplane.settings import Settings, state_store_url
 from controlplane.signals import signals_for
 
 if TYPE_CHECKING:
     from chaos.server import ToxiproxyServer
     from controlplane.anomalies import AnomalyWatch
     from core_api.bus import EventBus
+    from slo.store import SloStore
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ class Stack:
     _loop_task: asyncio.Task[None] | None = None
     _refit_task: asyncio.Task[None] | None = None
     anomaly: AnomalyWatch | None = None
+    _slo_store: SloStore | None = None
     replayed: int = 0  # anomaly points replayed from the state store at start
 
     async def start(self) -> None:
@@ -198,9 +200,15 @@ class Stack:
         # Always watched (gauges, plots); decide() acts on it only when desired state says.
         registry = CollectorRegistry()
         self.anomaly = build_anomaly_watch(registry, Path(self.settings.data_dir) / "anomaly")
-        signals, on_scrape = signals_for(self.desired.slo.enforce,
-                                         self.desired.anomaly.treat_sustained_as_bad,
-                                         anomalies=self.anomaly.source)
+        if self.desired.slo.enforce:  # what `covenant slo gate` and `slo status` read
+            from slo.store import SloStore
+
+            self._slo_store = SloStore(state_store_url(self.settings.state_url,
+                                                       self.settings.data_dir))
+        signals, on_scrape = signals_for(
+            self.desired.slo.enforce, self.desired.anomaly.treat_sustained_as_bad,
+            anomalies=self.anomaly.source,
+            slo_recorder=self._slo_store.record if self._slo_store else None)
         extra = [route53_router(self.desired.route53)] if self.desired.route53 else []
         self.plane = build_control_plane(self.desired, self.settings, bus=bus,
                                          on_decision=self.on_decision, signals=signals,
@@ -264,6 +272,9 @@ class Stack:
         if self.plane is not None:
             await self.plane.close()
             self.plane = None
+        if self._slo_store is not None:
+            self._slo_store.close()
+            self._slo_store = None
         if self._bus is not None:
             await self._bus.close()
             self._bus = None

@@ -115,7 +115,8 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
                                              for d in decisions]}))
         return
     if not rows:
-        typer.echo("no budgets recorded yet (the control plane records them each cycle)")
+        typer.echo("no budgets recorded yet: `covenant up` records them every minute "
+                   "when covenant.yaml has slo: {enforce: true}")
     for r in rows:
         typer.echo(f"{r.slo_id:40s} objective {r.objective:.4%}  SLI {r.sli:.4%}  "
                    f"budget left {r.remaining:7.1%}  burn {r.burn_rate:.2f}x")

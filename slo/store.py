@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Float, Integer, String, create_engine, select
+from sqlalchemy import Float, Integer, String, create_engine, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
@@ -50,7 +50,6 @@ class BudgetRow(Base):
     total: Mapped[float] = mapped_column(Float)
 
 
-
 class SloStore:
     def __init__(self, url: str) -> None:
         try:
@@ -62,17 +61,26 @@ class SloStore:
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
 
     def record_decisions(self, decisions: Sequence[PolicyDecision]) -> None:
-        with self._sessions.begin() as s:
-            s.add_all(DecisionRow(at=d.at, service=d.service, kind=d.kind.value,
-                                  slo_id=d.slo_id, incident_id=d.incident_id, reason=d.reason)
-                      for d in decisions)
+        self.record((), decisions)
 
     def record_budgets(self, budgets: Sequence[BudgetStatus]) -> None:
+        self.record(budgets, ())
+
+    def record(self, budgets: Sequence[BudgetStatus], decisions: Sequence[PolicyDecision],
+               prune_before: float | None = None) -> None:
+        """One snapshot of budgets and verdicts in one transaction; with ``prune_before``,
+        rows older than it go (the control plane records every minute)."""
         with self._sessions.begin() as s:
             s.add_all(BudgetRow(at=b.at, slo_id=b.slo_id, service=b.service,
                                 objective=b.objective, sli=b.sli, consumed=b.consumed,
                                 remaining=b.remaining, burn_rate=b.burn_rate, total=b.total)
                       for b in budgets)
+            s.add_all(DecisionRow(at=d.at, service=d.service, kind=d.kind.value,
+                                  slo_id=d.slo_id, incident_id=d.incident_id, reason=d.reason)
+                      for d in decisions)
+            if prune_before is not None:
+                for table in (BudgetRow, DecisionRow):
+                    s.execute(delete(table).where(table.at < prune_before))
 
     def decisions(self, service: str | None = None, limit: int = 1000) -> list[PolicyDecision]:
         q = select(DecisionRow).order_by(DecisionRow.at.desc(), DecisionRow.id.desc())
@@ -84,10 +92,11 @@ class SloStore:
                                r.incident_id) for r in reversed(rows)]
 
     def latest_budgets(self) -> list[BudgetRow]:
+        """The last snapshot written of each SLO."""
+        newest = (select(func.max(BudgetRow.id)).group_by(BudgetRow.slo_id)).scalar_subquery()
         with self._sessions() as s:
-            rows = list(s.scalars(select(BudgetRow).order_by(BudgetRow.at, BudgetRow.id)))
-        latest: dict[str, BudgetRow] = {r.slo_id: r for r in rows}
-        return sorted(latest.values(), key=lambda r: r.slo_id)
+            rows = list(s.scalars(select(BudgetRow).where(BudgetRow.id.in_(newest))))
+        return sorted(rows, key=lambda r: r.slo_id)
 
     def close(self) -> None:
         self._engine.dispose()

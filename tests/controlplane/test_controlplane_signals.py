@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -23,8 +24,11 @@ from controlplane.health import Health
 from controlplane.observation import ProbeStatus, RegionObservation
 from controlplane.settings import Settings
 from controlplane.signals import (
+    RECORD_EVERY_S,
+    RECORD_KEEP_S,
     CombinedSignals,
     Signals,
+    SloBudgetSignals,
     SloPolicySignals,
     StaticSignals,
     signals_for,
@@ -137,3 +141,46 @@ def test_signals_for_wires_only_what_is_switched_on() -> None:
     assert isinstance(source, CombinedSignals) and hook is None
     source, hook = signals_for(True, False)
     assert source is not None and hook is not None
+
+
+class _Tracker:
+    """Stands in for ``BudgetTracker``: the same budgets whatever is ingested."""
+
+    def __init__(self, remaining: float) -> None:
+        self.remaining = remaining
+
+    def ingest(self, region: str, samples: object, now: float) -> None:
+        pass
+
+    def status(self, now: float) -> list[object]:
+        return [replace(_budget("core-api", self.remaining, "syd"), at=now)]  # type: ignore[type-var]
+
+
+async def test_budgets_and_verdicts_are_recorded_for_the_deploy_gate(tmp_path: Path) -> None:
+    """With slo.enforce the control plane writes what `covenant slo gate` reads: a snapshot
+    a minute, in a worker thread, old rows pruned."""
+    from slo.policy import gate_verdict
+    from slo.store import SloStore
+
+    store = SloStore(f"sqlite:///{tmp_path / 'state.db'}")
+    tracker = _Tracker(remaining=0.0)
+    source = SloBudgetSignals(tracker, store.record)
+    try:
+        source.signals({}, 1000.0)
+        first = source.recording
+        assert first is not None
+        await first
+        assert gate_verdict(store.decisions("core-api"), "core-api")[0] is False
+        assert [r.remaining for r in store.latest_budgets()] == [0.0]
+        source.signals({}, 1000.0 + RECORD_EVERY_S - 1)  # within the minute: nothing new
+        assert source.recording is first
+        tracker.remaining = 0.5  # the budget is back
+        later = 1000.0 + RECORD_KEEP_S + 1  # the first snapshot is now past keeping
+        source.signals({}, later)
+        assert source.recording is not None and source.recording is not first
+        await source.recording
+        assert gate_verdict(store.decisions("core-api"), "core-api")[0] is True
+        assert {d.at for d in store.decisions()} == {later}
+        assert [(r.at, r.remaining) for r in store.latest_budgets()] == [(later, 0.5)]
+    finally:
+        store.close()
