@@ -26,7 +26,8 @@ from core_api.db import Base
 PENDING_FLAG = "covenant.outbox_pending"
 
 
-def _utcnow() -> datetime:
+def utcnow() -> datetime:
+    """The default clock of the outbox, relay and services (tests inject their own)."""
     return datetime.now(UTC)
 
 
@@ -71,7 +72,7 @@ def enqueue(
     benchmark). The returned ``OutboxEvent`` is a detached record of that row.
     """
     event_id = str(uuid.uuid4())
-    created_at = now or _utcnow()
+    created_at = now or utcnow()
     envelope = {
         "id": event_id, "region": region, "entity": entity, "verb": verb,
         "occurred_at": created_at.isoformat(), "data": data,

@@ -103,10 +103,6 @@ class ProjectStore:
         self._clock = clock
         self._pages = PageCache(enabled=db.inline)
 
-    def page(self, f: ProjectFilter, limit: int, offset: int) -> ProjectPageView:
-        with self._db.read() as conn:
-            return self._page(conn, f, limit, offset)
-
     def page_json(self, f: ProjectFilter, limit: int, offset: int) -> bytes:
         """The page as JSON, reused while the database is unchanged (see ``page_cache``)."""
         with self._db.read() as conn:

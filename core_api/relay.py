@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import delete, func, select, update
@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core_api.bus import BusError, EventBus, Outgoing
-from core_api.outbox import OutboxEvent, region_filter
+from core_api.outbox import OutboxEvent, region_filter, utcnow
 from core_api.relay_policy import BackoffPolicy, next_wait, prune_due
 
 __all__ = ["BackoffPolicy", "OutboxRelay", "RelayStats", "next_wait", "unpublished_ids"]
@@ -40,9 +40,6 @@ T = TypeVar("T")
 SessionFactory = Callable[[], Session]
 Clock = Callable[[], datetime]
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 import orjson
@@ -24,6 +24,7 @@ from core_api.contributions import ContributionPolicy
 from core_api.database import Database
 from core_api.faults import FaultSwitch
 from core_api.metrics import ApiMetrics
+from core_api.outbox import utcnow
 from core_api.projects import JSON_OPTIONS, ProjectStore
 from core_api.statistics import Statistics
 from core_api.users import UserStore
@@ -32,9 +33,6 @@ CACHE_TTL_S = 60.0
 P = ParamSpec("P")
 T = TypeVar("T")
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -6,6 +6,8 @@ A region's database holds the projects of its home countries only, so project-ba
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from sqlalchemy import func, select
 
 from core_api import profit
@@ -23,8 +25,6 @@ from core_api.schemas import (
     SectorProfitSplit,
 )
 from core_api.sectors import Sector
-
-RANKING_METRICS = ("gdp", "contribution", "benefit", "beneficiaries")
 
 _TOTALS = (
     func.count(ProjectRow.id),
@@ -83,12 +83,7 @@ class Statistics:
 
     @staticmethod
     def _sector_split(sector: Sector, projects: int, total: int) -> SectorProfitSplit:
-        s = profit.split(total)
-        return SectorProfitSplit(
-            sector=sector, projects=projects, profit_usd=s.profit_usd,
-            host_country_usd=s.host_country_usd, contributors_usd=s.contributors_usd,
-            reinvestment_usd=s.reinvestment_usd,
-        )
+        return SectorProfitSplit(sector=sector, projects=projects, **asdict(profit.split(total)))
 
     def country_split(self, iso3: str) -> CountryProfitSplit:
         country = get_country(iso3)
@@ -97,12 +92,8 @@ class Statistics:
                 select(func.count(ProjectRow.id), func.coalesce(func.sum(ProjectRow.profit_usd), 0))
                 .where(ProjectRow.region == self._region, ProjectRow.country == country.iso3)
             ).one()
-        s = profit.split(total)
-        return CountryProfitSplit(
-            iso3=country.iso3, region=self._region, projects=n, profit_usd=s.profit_usd,
-            host_country_usd=s.host_country_usd, contributors_usd=s.contributors_usd,
-            reinvestment_usd=s.reinvestment_usd,
-        )
+        return CountryProfitSplit(iso3=country.iso3, region=self._region, projects=n,
+                                  **asdict(profit.split(total)))
 
     def ranking(self, metric: str, limit: int) -> Ranking:
         if metric in ("gdp", "contribution"):

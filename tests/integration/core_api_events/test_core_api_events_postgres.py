@@ -51,7 +51,7 @@ async def test_a_claimed_batch_is_skipped_by_a_second_relay(
     relay_b = OutboxRelay(pg_sessions, RecordingBus(published_b), batch_size=5)
 
     a = asyncio.create_task(relay_a.run_once())
-    await bus_a.entered.wait()  # relay A holds row locks on the first five while publishing
+    await asyncio.wait_for(bus_a.entered.wait(), 10)  # A holds row locks on five, publishing
     assert await relay_b.run_once() == 5
     assert await relay_b.run_once() == 0  # the rest are A's (locked) or B's (published)
     gate.set()
