@@ -9,21 +9,22 @@ from fastapi.responses import Response
 
 from core_api.http_errors import ERROR_RESPONSES
 from core_api.project_status import ProjectStatus
-from core_api.projects import ProjectFilter
+from core_api.projects import DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE, ProjectFilter
 from core_api.schemas import ProjectCreate, ProjectPage, ProjectPublic, ProjectUpdate
 from core_api.sectors import Sector
 from core_api.services import JsonBytes, json_response, services, view_response
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"], responses=ERROR_RESPONSES)
 
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE,
+                             description=f"Page size (at most {MAX_PAGE_SIZE}).")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 ProjectId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 @router.get("", response_model=ProjectPage)
 async def list_projects(
-    request: Request, limit: Limit = 50, offset: Offset = 0,
+    request: Request, limit: Limit = DEFAULT_PAGE_SIZE, offset: Offset = 0,
     country: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
     sector: Sector | None = None, status: ProjectStatus | None = None,
 ) -> JsonBytes:

@@ -20,7 +20,7 @@ from starlette.types import Scope
 
 from core_api.countries import countries_by_iso3
 from core_api.project_status import ProjectStatus
-from core_api.projects import ProjectFilter
+from core_api.projects import DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE, ProjectFilter
 from core_api.sectors import Sector
 from core_api.services import JsonBytes, services
 
@@ -71,8 +71,8 @@ def parse_project_page(scope: Scope) -> tuple[ProjectFilter, int, int] | None:
         if not sep or key not in _PAGE_KEYS or key in fields or b"%" in value or b"+" in value:
             return None
         fields[key] = value
-    limit = _bounded_int(fields.get(b"limit", b"50"), 1, 200)
-    offset = _bounded_int(fields.get(b"offset", b"0"), 0, 1_000_000)
+    limit = _bounded_int(fields.get(b"limit", str(DEFAULT_PAGE_SIZE).encode()), 1, MAX_PAGE_SIZE)
+    offset = _bounded_int(fields.get(b"offset", b"0"), 0, MAX_OFFSET)
     country = fields.get(b"country")
     if limit is None or offset is None or (country is not None and not (
             len(country) == 3 and country.isalpha() and country.isupper())):
@@ -86,7 +86,7 @@ def parse_project_page(scope: Scope) -> tuple[ProjectFilter, int, int] | None:
 
 
 def _bounded_int(raw: bytes, low: int, high: int) -> int | None:
-    if not raw.isdigit() or len(raw) > 7:
+    if not raw.isdigit() or len(raw) > len(str(high)):  # no int() of a huge number
         return None
     value = int(raw)
     return value if low <= value <= high else None

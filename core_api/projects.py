@@ -89,6 +89,12 @@ def _page_statements(
     return count, rows
 
 
+# Project paging, as the OpenAPI schema declares it and the fast route checks it.
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+MAX_OFFSET = 1_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class ProjectFilter:
     country: str | None = None
