@@ -16,7 +16,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
-from sqlalchemy import func, select
 from starlette.routing import BaseRoute, Route
 
 from controlplane.settings import Settings
@@ -35,7 +34,7 @@ from core_api.database import Database
 from core_api.errors import ConfigurationError
 from core_api.faults import FaultMiddleware
 from core_api.metrics import MetricsMiddleware, StateCollector
-from core_api.outbox import OutboxEvent, region_filter
+from core_api.outbox import count_pending
 from core_api.regions import REGION_CODES
 from core_api.services import Services
 from core_api.tracing import TracingMiddleware, build_tracer_provider, instrument_engine
@@ -125,8 +124,6 @@ def _lifespan(
 
 
 def _outbox_pending(db: Database, region: str) -> int:
-    # The region filter matters when several regions share one PostgreSQL database.
-    query = select(func.count()).select_from(OutboxEvent).where(
-        OutboxEvent.published_at.is_(None), region_filter(region))
+    # A plain read connection: the pipeline's sessions would take SQLite's write lock.
     with db.read() as conn:
-        return int(conn.scalar(query) or 0)
+        return count_pending(conn, region)

@@ -1,7 +1,7 @@
 """One region's event pipeline: the bus, the outbox relay and the cache invalidator.
 
 ``create_app`` builds it with :func:`build_event_pipeline`, starts it on startup and
-stops it on shutdown; ``/metrics`` reads :meth:`EventPipeline.pending_count`. Sessions
+stops it on shutdown; ``/metrics`` reads the same backlog (``outbox.count_pending``). Sessions
 from the given ``sessionmaker`` wake the relay when they commit outbox rows (a SQLAlchemy
 ``after_commit`` hook), so calling :meth:`EventPipeline.notify` is optional.
 """

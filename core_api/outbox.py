@@ -17,7 +17,21 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, DateTime, Index, Integer, String, Table, Text, insert, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    insert,
+    select,
+    true,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core_api.db import Base
@@ -50,6 +64,17 @@ _INSERT_EVENT = insert(cast(Table, OutboxEvent.__table__))
 def subject_for(region: str, entity: str, verb: str) -> str:
     """``covenant.<region>.<entity>.<verb>``, e.g. ``covenant.ams.project.created``."""
     return f"covenant.{region}.{entity}.{verb}"
+
+
+def pending(region: str | None) -> ColumnElement[bool]:
+    """Rows of ``region`` (all when None) not yet published: the relay's work and backlog."""
+    return and_(OutboxEvent.published_at.is_(None), region_filter(region))
+
+
+def count_pending(conn: Connection | Session, region: str | None) -> int:
+    """The outbox backlog of ``region`` (the ``/metrics`` gauge and the pipeline's count)."""
+    return int(conn.scalar(select(func.count()).select_from(OutboxEvent)
+                           .where(pending(region))) or 0)
 
 
 def region_filter(region: str | None) -> ColumnElement[bool]:

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core_api.bus import BusError, EventBus, Outgoing
-from core_api.outbox import OutboxEvent, region_filter, utcnow
+from core_api.outbox import OutboxEvent, count_pending, pending, region_filter, utcnow
 from core_api.relay_policy import BackoffPolicy, next_wait, prune_due
 
 __all__ = ["BackoffPolicy", "OutboxRelay", "RelayStats", "next_wait", "unpublished_ids"]
@@ -118,7 +118,7 @@ class OutboxRelay:
         try:
             rows = session.execute(
                 select(OutboxEvent.seq, OutboxEvent.id, OutboxEvent.subject, OutboxEvent.payload)
-                .where(OutboxEvent.published_at.is_(None), self._mine)
+                .where(pending(self.region))
                 .order_by(OutboxEvent.seq)
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)
@@ -178,11 +178,7 @@ class OutboxRelay:
     def pending_count(self) -> int:
         """Rows committed but not yet published (the outbox backlog gauge)."""
         with self._session_factory() as session:
-            count = session.scalar(
-                select(func.count()).select_from(OutboxEvent)
-                .where(OutboxEvent.published_at.is_(None), self._mine)
-            )
-        return int(count or 0)
+            return count_pending(session, self.region)
 
     async def _in_db(self, fn: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
@@ -275,6 +271,6 @@ def _supports_skip_locked(session: Session) -> bool:
 def unpublished_ids(session: Session, region: str | None = None) -> Sequence[str]:
     """Ids of pending rows (of ``region``, else all) in publish order (tests and the CLI)."""
     return session.scalars(
-        select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None), region_filter(region))
+        select(OutboxEvent.id).where(pending(region))
         .order_by(OutboxEvent.seq)
     ).all()
