@@ -103,23 +103,21 @@ class FrontDoor:
             url = self._endpoints[region] + request.url.path
             if request.url.query:
                 url += "?" + request.url.query
+            upstream: httpx.Response | None = None
             try:
                 upstream = await self._client.request(request.method, url, content=body,
                                                       headers=headers)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                last_error = f"{region}: connect failed ({type(exc).__name__})"
-                self.retries.labels(home=home, reason="connect").inc()
-                continue
+                outcome: int | httpx.TransportError = upstream.status_code
             except httpx.TransportError as exc:
-                last_error = f"{region}: {type(exc).__name__}"
-                if not idempotent:
+                outcome = exc
+            step = next_step(outcome, idempotent)
+            if step is not SERVE:
+                last_error = f"{region}: {describe(outcome)}"
+                if step is STOP:
                     break
-                self.retries.labels(home=home, reason="reset").inc()
+                self.retries.labels(home=home, reason=step).inc()
                 continue
-            if idempotent and upstream.status_code in RETRY_STATUSES:
-                last_error = f"{region}: answered {upstream.status_code}"
-                self.retries.labels(home=home, reason=str(upstream.status_code)).inc()
-                continue
+            assert upstream is not None
             self.requests.labels(home=home, served=region,
                                  status=str(upstream.status_code)).inc()
             out = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP
@@ -130,3 +128,30 @@ class FrontDoor:
         return Response(f'{{"detail":"no region could serve: {last_error}"}}', status_code=502,
                         media_type="application/json",
                         headers={"x-covenant-home": home, "x-covenant-served-by": "none"})
+
+
+SERVE, STOP = "serve", "stop"
+
+
+def next_step(outcome: int | httpx.TransportError, idempotent: bool) -> str:
+    """What the front door does after one attempt: ``SERVE`` the answer, ``STOP`` trying,
+    or retry the next region (the retry's reason, for the metric).
+
+    A connect failure never reached the origin, so any method may go elsewhere; a reset or
+    timeout mid-request (the origin may have acted) and 502-504 retry only idempotent ones;
+    any other answer, an origin's 500 included, is served as it is."""
+    if isinstance(outcome, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return "connect"
+    if isinstance(outcome, httpx.TransportError):
+        return "reset" if idempotent else STOP
+    if idempotent and outcome in RETRY_STATUSES:
+        return str(outcome)
+    return SERVE
+
+
+def describe(outcome: int | httpx.TransportError) -> str:
+    if isinstance(outcome, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return f"connect failed ({type(outcome).__name__})"
+    if isinstance(outcome, httpx.TransportError):
+        return type(outcome).__name__
+    return f"answered {outcome}"

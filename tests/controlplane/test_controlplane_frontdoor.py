@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from controlplane.actuators import LocalRouter
 from controlplane.desired import REGION_ORDER
 from controlplane.fakes import fake_regions
-from controlplane.frontdoor import FrontDoor
+from controlplane.frontdoor import SERVE, STOP, FrontDoor, next_step
 from controlplane.routing import RouteTable
 from controlplane.servers import start_server
 
@@ -84,3 +85,22 @@ async def test_passes_the_origins_date_and_server_headers_once() -> None:
             assert len(r.headers.get_list("server")) == 1
         finally:
             await front.stop()
+
+
+_REQ = httpx.Request("GET", "http://origin.test/")
+
+
+@pytest.mark.parametrize(("outcome", "idempotent", "step"), [
+    (200, True, SERVE), (404, False, SERVE),
+    (500, True, SERVE),  # an origin's own 500 is its answer: served, not retried
+    (503, True, "503"), (502, True, "502"), (504, True, "504"),
+    (503, False, SERVE),  # a POST that may have acted is not repeated elsewhere
+    (httpx.ConnectError("refused", request=_REQ), False, "connect"),  # never reached it
+    (httpx.ConnectTimeout("slow", request=_REQ), True, "connect"),
+    (httpx.ReadError("reset", request=_REQ), True, "reset"),
+    (httpx.ReadError("reset", request=_REQ), False, STOP),
+    (httpx.ReadTimeout("hung", request=_REQ), False, STOP),
+])
+def test_next_step_after_an_attempt(outcome: int | httpx.TransportError, idempotent: bool,
+                                    step: str) -> None:
+    assert next_step(outcome, idempotent) == step
