@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -77,22 +77,7 @@ class Observer:
             self._last[region.name] = current
             if self._on_scrape is not None:
                 self._on_scrape(region.name, scrape, at)
-        live = results[0]
-        failed = [r for r in results if not r.ok]
-        if not live.ok and live.connect_failed:
-            status = ProbeStatus.UNREACHABLE
-        elif failed:
-            status = ProbeStatus.NOT_READY
-        else:
-            status = ProbeStatus.UP
-        # The median probe: a latency fault slows all three, a scheduling hiccup only one.
-        latency = None if status is ProbeStatus.UNREACHABLE else \
-            sorted(r.latency_s for r in results)[len(results) // 2]
-        problems = {r.problem for r in failed}
-        if len(failed) == len(results) and len(problems) == 1:
-            detail = f"every probe {problems.pop()}"
-        else:
-            detail = "; ".join(f"{r.path} {r.problem}" for r in failed)
+        status, latency, detail = summarise(results)
         return RegionObservation(region.name, at, status, latency, since.requests,
                                  since.errors, scrape is not None, detail, since.rate,
                                  since.p99_s)
@@ -149,6 +134,30 @@ class Observer:
         response = await self._transport.handle_async_request(request)
         await response.aread()
         return response
+
+
+def summarise(results: Sequence[ProbeResult]) -> tuple[ProbeStatus, float | None, str]:
+    """Status, latency and the one-line detail of a region's probes (``/live`` first).
+
+    Unreachable when ``/live`` could not connect; not ready when any probe failed
+    otherwise. The latency is the median probe: a latency fault slows all three, a
+    scheduling hiccup only one."""
+    live = results[0]
+    failed = [r for r in results if not r.ok]
+    if not live.ok and live.connect_failed:
+        status = ProbeStatus.UNREACHABLE
+    elif failed:
+        status = ProbeStatus.NOT_READY
+    else:
+        status = ProbeStatus.UP
+    latency = None if status is ProbeStatus.UNREACHABLE else \
+        sorted(r.latency_s for r in results)[len(results) // 2]
+    problems = {r.problem for r in failed}
+    if len(failed) == len(results) and len(problems) == 1:
+        detail = f"every probe {problems.pop()}"
+    else:
+        detail = "; ".join(f"{r.path} {r.problem}" for r in failed)
+    return status, latency, detail
 
 
 @dataclass(frozen=True, slots=True)

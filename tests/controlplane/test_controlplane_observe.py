@@ -10,7 +10,16 @@ import pytest
 
 from controlplane.desired import ProbePolicy, default_desired
 from controlplane.observation import ProbeStatus
-from controlplane.observe import NO_INTERVAL, Interval, Observer, Scrape, count_requests, interval
+from controlplane.observe import (
+    NO_INTERVAL,
+    Interval,
+    Observer,
+    ProbeResult,
+    Scrape,
+    count_requests,
+    interval,
+    summarise,
+)
 
 DESIRED = default_desired(probe=ProbePolicy(timeout_s=0.2, scrape_timeout_s=0.2))
 PORT_REGION = {8201 + i: r for i, r in enumerate(DESIRED.region_names())}
@@ -151,3 +160,30 @@ def test_interval_between_two_scrapes(previous: Scrape | None, current: Scrape,
     assert (got.requests, got.errors, got.rate) == (expected.requests, expected.errors,
                                                     expected.rate)
     assert got.p99_s == (pytest.approx(expected.p99_s) if expected.p99_s is not None else None)
+
+
+def _probe(path: str, ok: bool = True, latency: float = 0.01, problem: str = "",
+           connect_failed: bool = False) -> ProbeResult:
+    return ProbeResult(path, ok, latency, problem, connect_failed)
+
+
+@pytest.mark.parametrize(("results", "expected"), [
+    ([_probe("/live"), _probe("/ready", latency=0.5), _probe("/health", latency=0.02)],
+     (ProbeStatus.UP, 0.02, "")),  # the median, not the slow outlier
+    ([_probe("/live", False, 1.0, "connect failed (ConnectError)", True),
+      _probe("/ready", False, 1.0, "connect failed (ConnectError)", True),
+      _probe("/health", False, 1.0, "connect failed (ConnectError)", True)],
+     (ProbeStatus.UNREACHABLE, None, "every probe connect failed (ConnectError)")),
+    ([_probe("/live"), _probe("/ready", False, problem="answered 503"), _probe("/health")],
+     (ProbeStatus.NOT_READY, 0.01, "/ready answered 503")),
+    ([_probe("/live", False, problem="answered 500"),
+      _probe("/ready", False, problem="answered 503"), _probe("/health")],
+     (ProbeStatus.NOT_READY, 0.01, "/live answered 500; /ready answered 503")),
+    ([_probe("/live", False, 0.2, "failed mid-request (ReadError)"),
+      _probe("/ready", False, 0.2, "failed mid-request (ReadError)"),
+      _probe("/health", False, 0.2, "failed mid-request (ReadError)")],
+     (ProbeStatus.NOT_READY, 0.2, "every probe failed mid-request (ReadError)")),
+])
+def test_summarise_probe_results(results: list[ProbeResult],
+                                 expected: tuple[ProbeStatus, float | None, str]) -> None:
+    assert summarise(results) == expected
