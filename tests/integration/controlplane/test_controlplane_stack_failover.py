@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from controlplane.desired import StackPorts, default_desired
+from controlplane.failover_bench import FAULTS, Injector
 from controlplane.settings import Settings
 from controlplane.stack import Stack
 from tests.waiting import eventually
@@ -78,12 +79,6 @@ async def _fault_cycle(stack: Stack, hits: list[Hit], name: str,
     assert settled and all(h.ok and h.served_by == "syd" for h in settled)
 
 
-async def _put_fault(origin: httpx.AsyncClient, spec: dict[str, object]) -> None:
-    """The region API's own fault switch (covenant up mounts it on its region APIs)."""
-    response = await origin.put("/_chaos/fault", json=spec)
-    assert response.status_code == 200, response.text
-
-
 async def test_faults_reroute_and_recover(tmp_path: Path) -> None:
     desired = default_desired(PORTS)
     stack = Stack(desired, Settings(data_dir=tmp_path / "data"))
@@ -95,22 +90,15 @@ async def test_faults_reroute_and_recover(tmp_path: Path) -> None:
     try:
         await eventually(lambda: len(hits) > 10, "load running", 10, interval=0.05)
         assert all(h.ok and h.served_by == "syd" for h in hits)
-        await _fault_cycle(stack, hits, "proxy disabled",
-                           lambda: tox.update_proxy("syd_api", enabled=False),
-                           lambda: tox.update_proxy("syd_api", enabled=True))
-        await _fault_cycle(stack, hits, "500 ms latency",
-                           lambda: tox.add_toxic("syd_api", "latency", name="slow",
-                                                 attributes={"latency": 500}),
-                           lambda: tox.remove_toxic("syd_api", "slow"))
-        await _fault_cycle(stack, hits, "connection resets",
-                           lambda: tox.add_toxic("syd_api", "reset_peer", name="resets",
-                                                 stream="upstream", attributes={"timeout": 0}),
-                           lambda: tox.remove_toxic("syd_api", "resets"))
         syd = next(r for r in stack.regions if r.region == "syd")
-        async with httpx.AsyncClient(base_url=f"http://{PORTS.host}:{syd.port}") as origin:
-            await _fault_cycle(stack, hits, "HTTP 500 errors",
-                               lambda: _put_fault(origin, {"error_rate": 1.0, "status": 500}),
-                               lambda: origin.delete("/_chaos/fault"))
+        # The benchmark's injector: network faults through syd's proxy, HTTP 500s through
+        # its API's own fault switch.
+        async with httpx.AsyncClient() as origins:
+            faults = Injector(tox, origins, {"syd": f"http://{PORTS.host}:{syd.port}"})
+            for fault in FAULTS:
+                await _fault_cycle(stack, hits, fault,
+                                   lambda f=fault: faults.inject(f, "syd"),  # type: ignore[misc]
+                                   lambda f=fault: faults.restore(f, "syd"))  # type: ignore[misc]
         async with httpx.AsyncClient(base_url=stack.api_url) as api:
             incidents = [i for i in (await api.get("/v1/incidents")).json()
                          if i["region"] == "syd"]
