@@ -78,8 +78,7 @@ async def list_contributions(
 ) -> JsonBytes:
     """Each country's yearly contribution: the fund split by GDP share (see docs/core_api.md)."""
     s = services(request)
-    rows = sorted((c for c in s.catalog.countries if region is None or c.home_region == region),
-                  key=lambda c: (-c.contribution_usd, c.iso3))
+    rows = [c for c in s.catalog.by_contribution if region is None or c.home_region == region]
     policy = s.catalog.policy
     page = ContributionPage(
         items=s.catalog.contribution_rows(rows[offset:offset + limit]), total=len(rows),
@@ -93,10 +92,7 @@ async def list_contributions(
             tags=["contributions"])
 async def get_country_contribution(request: Request, iso3: Iso3Path) -> JsonBytes:
     s = services(request)
-    country = next((c for c in s.catalog.countries if c.iso3 == iso3.upper()), None)
-    if country is None:
-        s.catalog.country_bytes(iso3.upper())  # raises the 404
-    assert country is not None
+    country = s.catalog.country(iso3.upper())  # 404 for an unknown code
     return json_response(s.catalog.contribution_rows([country])[0])
 
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from core_api.contributions import Contribution, ContributionPolicy, allocate
-from core_api.countries import Country, get_country, load_countries
-from core_api.regions import REGIONS, get_region
+from core_api.countries import Country, load_countries, unknown_country
+from core_api.regions import REGIONS, get_region, unknown_region
 from core_api.schemas import (
     ContributionPublic,
     CountryPublic,
@@ -31,6 +31,8 @@ class Catalog:
     contributions: dict[str, Contribution]
     regions: tuple[RegionPublic, ...]
     sectors: tuple[SectorPublic, ...]
+    by_contribution: tuple[CountryPublic, ...]  # largest first, ties by ISO code
+    by_iso3: dict[str, CountryPublic]
 
     @classmethod
     def build(cls, policy: ContributionPolicy) -> Catalog:
@@ -45,18 +47,27 @@ class Catalog:
             regions=tuple(_region_public(code.code, countries, contributions) for code in REGIONS),
             sectors=tuple(SectorPublic(code=s, description=d)
                           for s, d in SECTOR_DESCRIPTIONS.items()),
+            by_contribution=tuple(sorted(public, key=lambda c: (-c.contribution_usd, c.iso3))),
+            by_iso3={c.iso3: c for c in public},
         )
 
     def country_bytes(self, iso3: str) -> bytes:
         body = self.country_json.get(iso3)
         if body is None:
-            get_country(iso3)  # raises NotFoundError with the helpful message
-            raise AssertionError("unreachable: every packaged country has a body")
+            raise unknown_country(iso3)
         return body
 
+    def country(self, iso3: str) -> CountryPublic:
+        found = self.by_iso3.get(iso3)
+        if found is None:
+            raise unknown_country(iso3)
+        return found
+
     def region(self, code: str) -> RegionPublic:
-        get_region(code)
-        return next(r for r in self.regions if r.code == code)
+        found = next((r for r in self.regions if r.code == code), None)
+        if found is None:
+            raise unknown_region(code)
+        return found
 
     def contribution_rows(self, countries: Sequence[CountryPublic]) -> list[ContributionPublic]:
         return [

@@ -76,9 +76,12 @@ def get_country(iso3: str) -> Country:
     try:
         return countries_by_iso3()[iso3.upper()]
     except KeyError:
-        raise NotFoundError(
-            f"country {iso3!r} does not exist; use an ISO 3166-1 alpha-3 code such as FRA"
-        ) from None
+        raise unknown_country(iso3) from None
+
+
+def unknown_country(iso3: str) -> NotFoundError:
+    return NotFoundError(
+        f"country {iso3!r} does not exist; use an ISO 3166-1 alpha-3 code such as FRA")
 
 
 def countries_in_region(region: str) -> tuple[Country, ...]:

@@ -39,6 +39,8 @@ def get_region(code: str) -> Region:
     try:
         return _BY_CODE[code]
     except KeyError:
-        raise NotFoundError(
-            f"region {code!r} does not exist; use one of {', '.join(REGION_CODES)}"
-        ) from None
+        raise unknown_region(code) from None
+
+
+def unknown_region(code: str) -> NotFoundError:
+    return NotFoundError(f"region {code!r} does not exist; use one of {', '.join(REGION_CODES)}")
