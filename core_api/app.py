@@ -105,7 +105,7 @@ def _lifespan(
         from core_api.events import build_event_pipeline
 
         db, region = services.db, services.region
-        pipeline = build_event_pipeline(services.settings, region, db.writes)
+        pipeline = build_event_pipeline(services.settings, region, db.writes, services.cache)
         await pipeline.start()
         # Objects built at startup (routes, schemas, reference data) live for the whole
         # process: moving them out of the collector's reach keeps full collections short.

@@ -17,7 +17,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, sessionmaker
 
 from core_api.bus import BusError, EventBus, build_bus
-from core_api.cache import build_cache
+from core_api.cache import Cache, build_cache
 from core_api.cache_invalidator import CacheInvalidator
 from core_api.outbox import PENDING_FLAG
 from core_api.relay import OutboxRelay, RelayStats, SessionFactory
@@ -119,13 +119,15 @@ class EventPipeline:
 
 
 def build_event_pipeline(
-    settings: Settings, region: str, session_factory: SessionFactory
+    settings: Settings, region: str, session_factory: SessionFactory, cache: Cache | None = None
 ) -> EventPipeline:
     """The bus chosen by ``nats_url``, a relay over ``region``'s rows of the outbox and,
-    when ``redis_url`` is set, the invalidator of this region's cache."""
+    when ``redis_url`` is set, the invalidator of this region's cache (``cache``: the app's
+    own, so one Redis client serves both; else one is built)."""
     bus = build_bus(settings)
     relay = OutboxRelay(session_factory, bus, region=region)  # regions may share one DB
     invalidator = (
-        CacheInvalidator(build_cache(settings, region), region) if settings.redis_url else None
+        CacheInvalidator(cache or build_cache(settings, region), region)
+        if settings.redis_url else None
     )
     return EventPipeline(region, bus, relay, session_factory, invalidator)
