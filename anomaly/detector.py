@@ -103,6 +103,19 @@ class AnomalyDetector:
         state.last_score = score
         return score
 
+    def stream(self, key: SeriesKey, epochs: Sequence[float], values: Sequence[float],
+               before: Callable[[float], None] | None = None) -> list[float]:
+        """Score each point, learn it, refit when due: what a live series goes through, over
+        a recorded one (the NAB run, plots). ``before(t)`` runs ahead of each point."""
+        scores = []
+        for t, v in zip(epochs, values, strict=True):
+            if before is not None:
+                before(t)
+            scores.append(self.observe_epoch(key, t, v))
+            if self.is_due(key):
+                self.refit(key)
+        return scores
+
     def backfill(self, key: SeriesKey, ts: Sequence[float], values: Sequence[float]) -> int:
         """Load history (e.g. from Prometheus after a restart) without scoring it."""
         state = self._state(key)

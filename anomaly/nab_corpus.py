@@ -29,6 +29,14 @@ class DataFile:
     values: npt.NDArray[np.float64]
     raw_timestamps: tuple[str, ...]
 
+    def epochs(self) -> list[float]:
+        """The timestamps as seconds since the epoch."""
+        return epoch_seconds(self.timestamps).tolist()  # type: ignore[no-any-return]
+
+
+def epoch_seconds(stamps: npt.NDArray[np.datetime64]) -> npt.NDArray[np.float64]:
+    return stamps.astype("datetime64[us]").astype(np.int64) / 1e6
+
 
 def read_data_file(root: Path, name: str) -> DataFile:
     """Read ``root/name`` (``timestamp,value``), keeping order, duplicates and bad values."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from anomaly.detector import AnomalyDetector, DetectorConfig
-from anomaly.nab_corpus import read_data_file, read_windows
+from anomaly.nab_corpus import epoch_seconds, read_data_file, read_windows
 from anomaly.plot import render_png
 from anomaly.series import SeriesKey
 
@@ -22,16 +22,16 @@ def plot_file(
     series = read_data_file(data.parent, data.name)
     detector = AnomalyDetector(config, clock=lambda: 0.0)
     key = SeriesKey("plot", key_name)
-    epochs = series.timestamps.astype("datetime64[us]").astype(np.int64) / 1e6
-    stamps = [datetime.fromtimestamp(t, UTC) for t in epochs.tolist()]
-    lower, upper, scores = [], [], []
-    for stamp, t, v in zip(stamps, epochs.tolist(), series.values.tolist(), strict=True):
-        lo, hi = detector.band(key.region, key.metric, stamp)
+    epochs = series.epochs()
+    stamps = [datetime.fromtimestamp(t, UTC) for t in epochs]
+    lower, upper = [], []
+
+    def record_band(t: float) -> None:  # the band each point is judged against
+        lo, hi = detector.band(key.region, key.metric, datetime.fromtimestamp(t, UTC))
         lower.append(lo)
         upper.append(hi)
-        scores.append(detector.observe_epoch(key, t, v))
-        if detector.is_due(key):
-            detector.refit(key)
+
+    scores = detector.stream(key, epochs, series.values.tolist(), before=record_band)
     windows = []
     if labels is not None:
         for start, end in read_windows(labels).get(key_name, []):
@@ -42,5 +42,4 @@ def plot_file(
 
 
 def _to_datetime(stamp: np.datetime64) -> datetime:
-    seconds = stamp.astype("datetime64[us]").astype(np.int64) / 1e6
-    return datetime.fromtimestamp(float(seconds), UTC)
+    return datetime.fromtimestamp(float(epoch_seconds(np.array([stamp]))[0]), UTC)
