@@ -7,12 +7,12 @@ test's event loop. Each test also checks the effect on real traffic, not just th
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
 
+from chaos.loopback import round_trip
 from chaos.server import ToxiproxyServer
 
 T = TypeVar("T")
@@ -24,12 +24,10 @@ async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 async def echo_round_trip(port: int, payload: bytes = b"ping") -> float:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    started = time.perf_counter()
-    writer.write(payload)
-    await asyncio.wait_for(reader.readexactly(len(payload)), 5)
-    elapsed = time.perf_counter() - started
-    writer.close()
-    return elapsed
+    try:
+        return await asyncio.wait_for(round_trip(reader, writer, payload), 5)
+    finally:
+        writer.close()
 
 
 @pytest.fixture()

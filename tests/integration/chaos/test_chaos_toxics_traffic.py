@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from chaos.loopback import round_trip
 from chaos.server import ToxiproxyServer
 from tests.waiting import eventually
 
@@ -18,10 +19,7 @@ async def connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter
 
 
 async def rtt(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, size: int = 16) -> float:
-    started = time.perf_counter()
-    writer.write(b"x" * size)
-    await asyncio.wait_for(reader.readexactly(size), 10)
-    return time.perf_counter() - started
+    return await asyncio.wait_for(round_trip(reader, writer, b"x" * size), 10)
 
 
 async def read_all(reader: asyncio.StreamReader, limit: float = 10) -> bytes:
