@@ -27,3 +27,4 @@ test: install tools services lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports

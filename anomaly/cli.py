@@ -28,13 +28,13 @@ Threshold = Annotated[float, typer.Option("--threshold", help="Scores >= this ar
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
-    """Add this package's commands to the root app and its benchmarks to bench."""
+    """Add this package's commands to the root app (``bench`` is unused: the benchmarks
+    are registered by ``bench.cli``)."""
     group = typer.Typer(help="Anomaly detection: Prophet bands, the NAB benchmark, plots.",
                         no_args_is_help=True)
     app.add_typer(group, name="anomaly")
     group.command("bench")(nab_bench_command)
     group.command("plot")(plot_command)
-    bench.command("anomaly")(perf_command)
 
 
 def nab_bench_command(
@@ -80,21 +80,3 @@ def plot_command(
         raise typer.Exit(2) from exc
     out.write_bytes(png)
     typer.echo(f"wrote {out} ({len(png)} bytes)")
-
-
-def perf_command(
-    as_json: AsJson = False,
-    regions: Annotated[int, typer.Option("--regions")] = 6,
-    metrics: Annotated[int, typer.Option("--metrics")] = 20,
-    days: Annotated[float, typer.Option("--days", help="Days of 1-minute points.")] = 14.0,
-    workers: Annotated[int, typer.Option("--workers", help="Concurrent Prophet fits.")] = 2,
-) -> None:
-    """Scoring throughput against cached bands, refit time and resident memory of
-    regions x metrics models."""
-    from anomaly.perf import run_perf
-
-    figures = run_perf(regions, metrics, days, workers)
-    for key, value in figures.items():
-        typer.echo(f"{key}: {value}")
-    if as_json:
-        typer.echo(json.dumps(figures))

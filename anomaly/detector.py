@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,9 +23,9 @@ from anomaly.errors import AnomalyError
 from anomaly.forecast import ForecastConfig, fit
 from anomaly.scoring import ScorerConfig
 from anomaly.series import SeriesKey, SeriesState
+from kernel.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], float]
 _isfinite = math.isfinite
 
 
@@ -56,7 +55,7 @@ class AnomalyDetector:
     def __init__(
         self,
         config: DetectorConfig | None = None,
-        clock: Clock = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
         model_dir: Path | None = None,
     ) -> None:
         self.config = config or DetectorConfig()
@@ -157,7 +156,7 @@ class AnomalyDetector:
         newest = float(state.history.ts[(state.history.count - 1) % len(state.history.ts)])
         return (
             state.points_since_fit >= c.refit_every_points
-            or self._clock() - state.last_fit_clock >= c.refit_interval_s
+            or self._clock.now() - state.last_fit_clock >= c.refit_interval_s
             or not state.band.covers(newest + state.band.step)
         )
 
@@ -182,7 +181,7 @@ class AnomalyDetector:
         state.band = band
         state.model_json = persistence.model_json(model)
         state.points_since_fit = 0
-        state.last_fit_clock = self._clock()
+        state.last_fit_clock = self._clock.now()
         with self._fits_lock:
             self.fits += 1
         if self._model_dir is not None:
@@ -218,7 +217,7 @@ class AnomalyDetector:
         for key, band, model_json in persistence.load_all(directory):
             state = self._state(key)
             state.band, state.model_json = band, model_json
-            state.last_fit_clock = self._clock()
+            state.last_fit_clock = self._clock.now()
             restored += 1
         return restored
 

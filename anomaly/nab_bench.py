@@ -23,6 +23,7 @@ from anomaly.nab_scoring import (
     sweep,
 )
 from anomaly.series import SeriesKey
+from kernel.clock import FakeClock
 
 log = logging.getLogger(__name__)
 Windows = dict[str, list[tuple[np.datetime64, np.datetime64]]]
@@ -31,7 +32,7 @@ SCORE_DECIMALS = 9  # scores are rounded once, so the files written and the scor
 
 def stream_covenant(data: DataFile, config: DetectorConfig) -> npt.NDArray[np.float64]:
     """Row t's score uses rows <= t only: score, then learn, then (maybe) refit."""
-    detector = AnomalyDetector(config, clock=lambda: 0.0)
+    detector = AnomalyDetector(config, clock=FakeClock())
     scores = detector.stream(SeriesKey("nab", data.name), data.epochs(), data.values.tolist())
     return np.asarray(scores, dtype=np.float64)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy.typing as npt
 
 from anomaly.errors import AnomalyError
 from anomaly.nab_scoring import CostProfile
+from kernel.files import atomic_write
 
 STANDARD_PROFILES = (
     CostProfile("standard", 1.0, 0.11, 1.0),
@@ -113,12 +115,10 @@ def write_result(
 ) -> Path:
     """Write one file's per-row scores; temp file then rename, so readers never see half."""
     path = result_path(out, detector, data.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["timestamp", "value", "anomaly_score"])
-        for stamp, value, score in zip(data.raw_timestamps, data.values, scores, strict=True):
-            writer.writerow([stamp, repr(float(value)), f"{float(score):.9f}"])
-    tmp.replace(path)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["timestamp", "value", "anomaly_score"])
+    for stamp, value, score in zip(data.raw_timestamps, data.values, scores, strict=True):
+        writer.writerow([stamp, repr(float(value)), f"{float(score):.9f}"])
+    atomic_write(path, buffer.getvalue())
     return path

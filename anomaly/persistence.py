@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +12,7 @@ import numpy as np
 from anomaly.band import BandCache
 from anomaly.errors import AnomalyError
 from anomaly.series import SeriesKey
+from kernel.files import atomic_write
 
 if TYPE_CHECKING:
     from anomaly.series import SeriesState
@@ -48,9 +48,7 @@ def save_series(directory: Path, key: SeriesKey, state: SeriesState) -> Path:
         "prophet": state.model_json,
     }
     path = directory / f"{key.slug()}.json"
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(doc))
-    tmp.replace(path)
+    atomic_write(path, json.dumps(doc))
     return path
 
 

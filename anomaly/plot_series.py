@@ -11,6 +11,7 @@ from anomaly.detector import AnomalyDetector, DetectorConfig
 from anomaly.nab_corpus import epoch_seconds, read_data_file, read_windows
 from anomaly.plot import render_png
 from anomaly.series import SeriesKey
+from kernel.clock import FakeClock
 
 
 def plot_file(
@@ -20,7 +21,7 @@ def plot_file(
     """PNG of ``data`` with the band the detector held at each point and its flags."""
     key_name = name or f"{data.parent.name}/{data.name}"
     series = read_data_file(data.parent, data.name)
-    detector = AnomalyDetector(config, clock=lambda: 0.0)
+    detector = AnomalyDetector(config, clock=FakeClock())
     key = SeriesKey("plot", key_name)
     epochs = series.epochs()
     stamps = [datetime.fromtimestamp(t, UTC) for t in epochs]

@@ -7,7 +7,7 @@ gcc) and a Python relay with a thread per direction (blocking ``recv_into``/``se
 which release the GIL). If the baselines land where the Covenant proxy does, the gap to
 direct is the cost of a relay hop on this machine, not of the proxy's code.
 
-    python bench/proxy_baselines.py [--rounds 30] [--json]
+    python bench/proxy_baselines.py [--rounds 30] [--json]    # or: python -m bench.proxy_baselines
 
 Each round opens one connection per mode, in a rotated order, and pushes five 1 MB echo
 transfers through it (``chaos.loopback.transfer``, as `covenant bench proxy` does); the rate
@@ -33,7 +33,18 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from chaos.benchmark import MB, _Child, create_proxy_port, one_megabyte, timed_transfers
+# Run as a file, sys.path[0] is bench/, whose slo.py and anomaly.py would shadow those
+# packages: put the repository root there instead.
+if not __package__:
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from bench.proxy import (  # noqa: E402
+    MB,
+    _Child,
+    create_proxy_port,
+    one_megabyte,
+    timed_transfers,
+)
 
 HERE = Path(__file__).resolve().parent
 TRANSFERS = 5

@@ -1,8 +1,7 @@
-"""`covenant chaos proxy serve` and `covenant bench proxy`."""
+"""`covenant chaos proxy serve` (`covenant bench proxy` is ``bench.cli``'s)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -13,7 +12,8 @@ CONFIG_OPTION = typer.Option(
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
-    """Add this package's commands to the root app and its benchmarks to bench."""
+    """Add this package's commands to the root app (``bench`` is unused: the benchmarks
+    are registered by ``bench.cli``)."""
     chaos_app = typer.Typer(help="Chaos engineering: fault injection.", no_args_is_help=True)
     proxy_app = typer.Typer(
         help="The embedded Toxiproxy-compatible fault proxy.", no_args_is_help=True
@@ -21,7 +21,6 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     chaos_app.add_typer(proxy_app, name="proxy")
     app.add_typer(chaos_app, name="chaos")
     proxy_app.command("serve")(serve)
-    bench.command("proxy")(bench_proxy)
 
 
 def serve(
@@ -60,30 +59,3 @@ def serve(
         raise typer.BadParameter(str(exc), param_hint="--host/--port") from exc
     except KeyboardInterrupt:
         pass
-
-
-def bench_proxy(
-    json_output: bool = typer.Option(False, "--json", help="Print one JSON object last."),
-    rounds: int = typer.Option(20, "--rounds", help="Alternating direct/proxied rounds."),
-    transfers: int = typer.Option(5, "--transfers", help="1 MB transfers per mode per round."),
-    trips: int = typer.Option(500, "--round-trips", help="Small round trips per mode per round."),
-    connections: int = typer.Option(1000, "--connections", help="Concurrent connections held."),
-) -> None:
-    """Direct vs through the proxy (no toxics): 1 MB throughput, p99 round trip, 1,000 conns."""
-    import logging
-
-    from chaos.benchmark import run_proxy_bench
-
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # keep the output to the figures
-    result = run_proxy_bench(rounds, transfers, trips, connections)
-    figures = result.as_dict()
-    for key, value in figures.items():
-        typer.echo(f"{key:>24}: {value}")
-    met = result.targets()
-    typer.echo(
-        f"targets: throughput >= 80% {'met' if met['throughput'] else 'NOT met'}; "
-        f"added p99 < 1 ms {'met' if met['latency'] else 'NOT met'}; "
-        f"{connections} connections {'held' if met['connections'] else 'FAILED'}"
-    )
-    if json_output:
-        typer.echo(json.dumps(figures))

@@ -19,7 +19,7 @@ USER_AGENT = "covenant-chaos"
 
 
 class ToxiproxyClient:
-    """Async client: ``async with ToxiproxyClient(settings.toxiproxy_url) as toxiproxy: ...``."""
+    """Async client: ``async with ToxiproxyClient("http://127.0.0.1:8474") as toxiproxy: ...``."""
 
     def __init__(
         self,

@@ -7,10 +7,10 @@ import asyncio
 from dataclasses import dataclass, replace
 
 from chaos import address, errors, gojson, toxic_math
-from chaos.clock import Clock
 from chaos.errors import ApiError
 from chaos.proxy import Proxy
 from chaos.toxic_spec import ToxicSpec, apply_update, parse_new_toxic
+from kernel.clock import Clock
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from typing import Any
 
 from chaos import toxic_math
 from chaos.address import parse_upstream
-from chaos.clock import Clock
 from chaos.errors import ApiError
 from chaos.sockets import Side, Sink
 from chaos.stages import Chunk, Receiver, Stage
 from chaos.toxic_spec import DOWNSTREAM, UPSTREAM, ToxicSpec
 from chaos.toxics import build_stage
+from kernel.clock import Clock
 
 log = logging.getLogger(__name__)
 

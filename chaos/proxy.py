@@ -6,10 +6,10 @@ import asyncio
 import logging
 
 from chaos import address, toxic_math
-from chaos.clock import Clock
 from chaos.connection import Connection, Link
 from chaos.sockets import Side
 from chaos.toxic_spec import DOWNSTREAM, UPSTREAM, ToxicSpec
+from kernel.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from chaos import address
 from chaos.api import ToxiproxyApi
-from chaos.clock import Clock, SystemClock
 from chaos.collection import ProxyCollection, ProxyInput
 from chaos.errors import ApiError, ChaosError
 from chaos.http11 import HttpConnection
 from chaos.models import Proxy, ProxyConfig, Toxic
 from chaos.toxic_math import Rng
+from kernel.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 

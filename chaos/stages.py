@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chaos import toxic_math
-from chaos.clock import Clock
 from chaos.toxic_spec import ToxicSpec
+from kernel.clock import Clock
 
 
 @dataclass(slots=True)

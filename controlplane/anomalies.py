@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from anomaly.detector import sustained
 from anomaly.series import SeriesKey
 from controlplane.observation import ProbeStatus, RegionObservation
 from controlplane.signals import Signals
+from kernel.clock import SYSTEM_CLOCK, Clock
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -187,7 +187,7 @@ class AnomalyRefitter:
     was built with ``model_dir``."""
 
     def __init__(self, detector: AnomalyDetector, interval_s: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic, workers: int = 1,
+                 clock: Clock = SYSTEM_CLOCK, workers: int = 1,
                  poll_s: float = 1.0) -> None:
         self._detector = detector
         self._interval_s = interval_s
@@ -199,7 +199,7 @@ class AnomalyRefitter:
 
     async def tick(self) -> int:
         """Refit what is due if the schedule says so; returns how many series were refitted."""
-        now = self._clock()
+        now = self._clock.now()
         if now < self._next_at:
             return 0
         self._next_at = now + self._interval_s
@@ -228,7 +228,7 @@ class AnomalyWatch:
 
 
 def build_anomaly_watch(registry: CollectorRegistry, model_dir: Path,
-                        clock: Callable[[], float] = time.monotonic,
+                        clock: Clock = SYSTEM_CLOCK,
                         refit_interval_s: float = 30.0) -> AnomalyWatch:
     """Detector with models persisted under ``model_dir`` (loaded now, if any), its gauges
     on ``registry``, and a refitter on ``clock``."""

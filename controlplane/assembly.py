@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -19,12 +18,13 @@ from controlplane.decide import Decision
 from controlplane.desired import DesiredState
 from controlplane.leader import Lease, build_lease
 from controlplane.metrics import ControlPlaneMetrics
-from controlplane.observe import Observer
+from controlplane.observe import Observer, ScrapeHook
 from controlplane.probe_transport import ProbeTransport
 from controlplane.reconciler import Hooks, Reconciler
-from controlplane.settings import Settings, state_store_url
 from controlplane.signals import PlotSource, SignalSource
 from controlplane.store import StateStore
+from kernel.clock import SYSTEM_CLOCK, Clock
+from kernel.settings import Settings, state_store_url
 
 
 @dataclass
@@ -56,10 +56,10 @@ def build_control_plane(desired: DesiredState, settings: Settings, *,
                         extra_routers: Sequence[Router] = (), hooks: Hooks | None = None,
                         signals: SignalSource | None = None, plots: PlotSource | None = None,
                         registry: CollectorRegistry | None = None,
-                        on_scrape: Callable[[str, str, float], None] | None = None,
+                        on_scrape: ScrapeHook | None = None,
                         on_decision: Callable[[Decision], None] | None = None,
                         transport: httpx.AsyncBaseTransport | None = None,
-                        clock: Callable[[], float] = time.time) -> ControlPlane:
+                        clock: Clock = SYSTEM_CLOCK) -> ControlPlane:
     holder = holder or f"{socket.gethostname()}:{os.getpid()}"
     url = state_store_url(settings.state_url, settings.data_dir)
     store = StateStore(url)

@@ -22,13 +22,21 @@ from pydantic import (
 )
 
 from controlplane.errors import DesiredStateError
+from kernel.regions import (
+    CONTROL_PLANE_PORT,
+    FIRST_API_PORT,
+    FIRST_PROXY_PORT,
+    FRONT_DOOR_PORT,
+    REGION_CODES,
+    REGIONS,
+    TOXIPROXY_PORT,
+)
+from slo.policy import MIN_ELAPSED_SHARE, MIN_EVENTS
 
-REGION_ORDER: tuple[str, ...] = ("ams", "iad", "syd", "sin", "sfo", "jnb")
-# The same points core_api.regions uses to assign each country's home region.
+REGION_ORDER: tuple[str, ...] = REGION_CODES
+# The same points that assigned each country's home region (kernel.regions).
 REGION_COORDINATES: dict[str, tuple[float, float]] = {
-    "ams": (52.37, 4.90), "iad": (39.04, -77.49), "syd": (-33.87, 151.21),
-    "sin": (1.35, 103.82), "sfo": (37.77, -122.42), "jnb": (-26.20, 28.05),
-}
+    r.code: (r.latitude, r.longitude) for r in REGIONS}
 EARTH_RADIUS_KM = 6371.0
 
 
@@ -80,7 +88,14 @@ class HookPolicy(_Model):
 
 
 class SloPolicy(_Model):
-    enforce: bool = Field(default=False, description="Act on slo.policy verdicts.")
+    # On out of the box (the mission: the reconciler enforces SLOs); `slo: {enforce: false}`
+    # opts out. The policy itself waits for a minimum of data (slo.policy.data_shortfall).
+    enforce: bool = Field(default=True, description="Act on slo.policy verdicts: record "
+                          "budgets, freeze chaos, mark a region whose budget is exhausted.")
+    min_events: float = Field(default=MIN_EVENTS, ge=0, description="Events a budget needs "
+                              "before the policy acts on it (SRE Workbook, low traffic).")
+    min_elapsed_share: float = Field(default=MIN_ELAPSED_SHARE, ge=0, le=1, description=(
+        "Share of the SLO period observed before the policy acts on a budget."))
 
 
 class AnomalyPolicy(_Model):
@@ -126,11 +141,11 @@ class Route53Policy(_Model):
 
 class StackPorts(_Model):
     host: str = "127.0.0.1"
-    control_plane: int = Field(default=8000, ge=0, le=65535)
-    front_door: int = Field(default=8080, ge=0, le=65535)
-    region_api_base: int = Field(default=8101, ge=0, le=65535)
-    proxy_base: int = Field(default=8201, ge=0, le=65535)
-    toxiproxy: int = Field(default=8474, ge=0, le=65535)
+    control_plane: int = Field(default=CONTROL_PLANE_PORT, ge=0, le=65535)
+    front_door: int = Field(default=FRONT_DOOR_PORT, ge=0, le=65535)
+    region_api_base: int = Field(default=FIRST_API_PORT, ge=0, le=65535)
+    proxy_base: int = Field(default=FIRST_PROXY_PORT, ge=0, le=65535)
+    toxiproxy: int = Field(default=TOXIPROXY_PORT, ge=0, le=65535)
 
 
 class DesiredState(_Model):

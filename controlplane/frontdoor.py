@@ -34,17 +34,6 @@ ISO3 = re.compile(r"[A-Z]{3}")  # a whole path segment, upper case as the API wr
 MAX_ATTEMPTS = 3
 
 
-def country_homes() -> dict[str, str]:
-    """ISO3 (and ISO2) code -> home region, from the core API's countries data."""
-    from core_api.countries import load_countries
-
-    homes: dict[str, str] = {}
-    for c in load_countries():
-        homes[c.iso3] = c.home_region
-        homes[c.iso2] = c.home_region
-    return homes
-
-
 class FrontDoor:
     def __init__(self, desired: DesiredState, router: LocalRouter, client: httpx.AsyncClient,
                  homes: Mapping[str, str], registry: CollectorRegistry | None = None) -> None:

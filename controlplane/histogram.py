@@ -1,7 +1,7 @@
 """Request-latency quantiles from a region's scraped duration histogram, between two scrapes.
 
-Pure functions: ``bucket_counts`` reads the cumulative buckets of
-``http_request_duration_seconds`` out of an exposition (summed over routes, methods and
+Pure functions: ``bucket_counts`` sums the cumulative buckets of
+``http_request_duration_seconds`` out of a scrape's samples (summed over routes, methods and
 statuses, leaving out the probe and scrape routes so the figure is what users were served),
 ``bucket_deltas`` turns two scrapes into the requests of the interval, and ``quantile``
 interpolates inside a bucket the way PromQL's ``histogram_quantile`` does.
@@ -10,41 +10,33 @@ interpolates inside a bucket the way PromQL's ``histogram_quantile`` does.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
-DURATION_BUCKET = "http_request_duration_seconds_bucket{"
+from core_api import contract
+from kernel.exposition import Sample
+
 # Probes and scrapes are the control plane's own traffic: keep them out of the users' p99.
-NOT_USER_ROUTES: frozenset[str] = frozenset({"/live", "/ready", "/health", "/metrics"})
+NOT_USER_ROUTES: frozenset[str] = contract.NOT_USER_ROUTES
 
 Buckets = dict[float, float]  # upper bound (le, +Inf included) -> cumulative count
 
 
-def bucket_counts(text: str, exclude_routes: Collection[str] = NOT_USER_ROUTES) -> Buckets:
+def bucket_counts(samples: Iterable[Sample],
+                  exclude_routes: Collection[str] = NOT_USER_ROUTES) -> Buckets:
     """Cumulative count per ``le`` summed over every series of the duration histogram."""
     buckets: Buckets = {}
-    for line in text.splitlines():
-        if not line.startswith(DURATION_BUCKET):
+    for sample in samples:
+        if sample.name != contract.DURATION_BUCKET:
             continue
-        labels, _, value = line[len(DURATION_BUCKET):].rpartition("} ")
-        le = _label(labels, "le")
-        if le is None or _label(labels, "route") in exclude_routes:
+        le = sample.labels.get("le")
+        if le is None or sample.labels.get("route") in exclude_routes:
             continue
         try:
-            bound, count = float(le), float(value.split(" ", 1)[0])
+            bound = float(le)
         except ValueError:
-            continue  # a garbled sample: skip it, as an unparsable scrape counts as no data
-        buckets[bound] = buckets.get(bound, 0.0) + count
+            continue  # a garbled bound: skip it, as an unparsable scrape counts as no data
+        buckets[bound] = buckets.get(bound, 0.0) + sample.value
     return buckets
-
-
-def _label(labels: str, name: str) -> str | None:
-    """The value of ``name`` in ``a="x",b="y"`` (no escaped quotes in these label values)."""
-    start = labels.find(f'{name}="')
-    if start < 0 or (start > 0 and labels[start - 1] != ","):
-        return None
-    start += len(name) + 2
-    end = labels.find('"', start)
-    return labels[start:end] if end >= 0 else None
 
 
 def bucket_deltas(current: Mapping[float, float], previous: Mapping[float, float] | None

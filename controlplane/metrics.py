@@ -9,13 +9,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from controlplane.decide import Action, Verdict
 from controlplane.health import Health
 
+REGION_UP = "covenant_region_up"  # the SLOs' availability series (slo/specs) reads it
 _STATE_VALUE = {Health.HEALTHY: 0, Health.DEGRADED: 1, Health.DOWN: 2, Health.RECOVERING: 3}
 
 
 class ControlPlaneMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
-        self.region_up = Gauge("covenant_region_up", "1 while the region is healthy and "
+        self.region_up = Gauge(REGION_UP, "1 while the region is healthy and "
                                "serving its own traffic.", ["region"], registry=registry)
         self.region_state = Gauge("covenant_region_state", "0 healthy, 1 degraded, 2 down, "
                                   "3 recovering.", ["region"], registry=registry)

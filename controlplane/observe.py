@@ -22,11 +22,19 @@ import httpx
 from controlplane.desired import DesiredState, Region
 from controlplane.histogram import Buckets, bucket_counts, bucket_deltas, quantile
 from controlplane.observation import ProbeStatus, RegionObservation
+from core_api import contract
+from kernel.clock import SYSTEM_CLOCK, Clock
+from kernel.exposition import ExpositionError, Sample, parse_exposition
 
 log = logging.getLogger(__name__)
 
-PROBE_PATHS: tuple[str, ...] = ("/live", "/ready", "/health")
-REQUESTS_METRIC = "http_requests_total"
+PROBE_PATHS: tuple[str, ...] = contract.PROBE_PATHS
+REQUESTS_METRIC = contract.REQUESTS_TOTAL
+# What a scrape is read for, parsed once: requests and 5xx, the users' latency histogram, and
+# the SLI series the SLO tracker takes from the same samples (``on_scrape``).
+SCRAPED_METRICS: tuple[str, ...] = (contract.REQUESTS_TOTAL, contract.DURATION_BUCKET,
+                                    contract.DURATION_COUNT)
+ScrapeHook = Callable[[str, Sequence[Sample], float], None]  # (region, samples, cycle time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,14 +48,14 @@ class ProbeResult:
 
 class Observer:
     def __init__(self, desired: DesiredState, transport: httpx.AsyncBaseTransport,
-                 clock: Callable[[], float] = time.time,
+                 clock: Clock = SYSTEM_CLOCK,
                  timer: Callable[[], float] = time.perf_counter,
-                 on_scrape: Callable[[str, str, float], None] | None = None) -> None:
+                 on_scrape: ScrapeHook | None = None) -> None:
         self._desired = desired
         self._transport = transport
         self._clock = clock
         self._timer = timer
-        self._on_scrape = on_scrape  # (region, exposition text, cycle time): e.g. SLO budgets
+        self._on_scrape = on_scrape  # e.g. the SLO budgets' tracker
         self._last: dict[str, Scrape] = {}  # region -> its previous scrape, to diff against
 
     async def observe(
@@ -60,7 +68,7 @@ class Observer:
         threshold, instead of waiting for the slow answers (a sick region gets full probes,
         so its verdict carries the real latency and tells a hung region from a slow one).
         """
-        at = self._clock()
+        at = self._clock.time()
         cutoff = self._desired.health.slow_latency_s
         snapshots = await asyncio.gather(*(
             self._region(r, at, cutoff if r.name in healthy else None)
@@ -72,11 +80,12 @@ class Observer:
         results, scrape = await self._gather(region.endpoint, cutoff)
         since = NO_INTERVAL
         if scrape is not None:
-            current = Scrape.parse(scrape, at)
+            samples = scrape_samples(scrape)
+            current = Scrape.of(samples, at)
             since = interval(self._last.get(region.name), current)
             self._last[region.name] = current
             if self._on_scrape is not None:
-                self._on_scrape(region.name, scrape, at)
+                self._on_scrape(region.name, samples, at)
         status, latency, detail = summarise(results)
         return RegionObservation(region.name, at, status, latency, since.requests,
                                  since.errors, scrape is not None, detail, since.rate,
@@ -170,9 +179,9 @@ class Scrape:
     buckets: Buckets  # users' request durations (see controlplane.histogram)
 
     @classmethod
-    def parse(cls, text: str, at: float) -> Scrape:
-        total, errors = count_requests(text)
-        return cls(at, total, errors, bucket_counts(text))
+    def of(cls, samples: Sequence[Sample], at: float) -> Scrape:
+        total, errors = count_requests(samples)
+        return cls(at, total, errors, bucket_counts(samples))
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,19 +210,17 @@ def interval(previous: Scrape | None, current: Scrape) -> Interval:
                     quantile(0.99, bucket_deltas(current.buckets, previous.buckets)))
 
 
-def count_requests(text: str) -> tuple[float, float]:
-    """Sum ``http_requests_total`` over all series, and over those with a 5xx status."""
-    from slo.metrics_source import parse_exposition  # the shared exposition parser
-
-    # Only the one counter matters: parsing the histograms too would triple the CPU cost.
-    wanted = "\n".join(line for line in text.splitlines()
-                       if line.startswith(REQUESTS_METRIC)
-                       or line.startswith(f"# TYPE {REQUESTS_METRIC} "))
+def scrape_samples(text: str) -> tuple[Sample, ...]:
+    """The series a scrape is read for; an unparsable scrape counts as no data."""
     try:
-        samples = parse_exposition(wanted + "\n")
-    except Exception as exc:  # noqa: BLE001 - any unparsable scrape counts as no data
+        return parse_exposition(text, SCRAPED_METRICS)
+    except ExpositionError as exc:
         log.debug("unparsable /metrics: %s", exc)
-        return 0.0, 0.0
+        return ()
+
+
+def count_requests(samples: Sequence[Sample]) -> tuple[float, float]:
+    """Sum ``http_requests_total`` over all series, and over those with a 5xx status."""
     total = errors = 0.0
     for sample in samples:
         if sample.name != REQUESTS_METRIC:

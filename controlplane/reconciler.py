@@ -31,6 +31,7 @@ from controlplane.metrics import ControlPlaneMetrics
 from controlplane.observe import Observer
 from controlplane.signals import PlotSource, SignalSource, StaticSignals
 from controlplane.store import StateStore
+from kernel.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Reconciler:
                  store: StateStore, lease: Lease, metrics: ControlPlaneMetrics,
                  publisher: EventPublisher | None = None, hooks: Hooks | None = None,
                  signals: SignalSource | None = None,
-                 clock: Callable[[], float] = time.time,
+                 clock: Clock = SYSTEM_CLOCK,
                  on_decision: Callable[[Decision], None] | None = None,
                  plots: PlotSource | None = None) -> None:
         self.desired = desired
@@ -68,7 +69,7 @@ class Reconciler:
                             if h.state is Health.HEALTHY)
         observations = await self._observer.observe(healthy)
         leading = await asyncio.to_thread(self._lease.try_acquire)
-        now = self._clock()
+        now = self._clock.time()
         if leading and self.state.leader_epoch != self._lease.epoch:
             # A new leader starts from the incidents its predecessor left open.
             opened = await asyncio.to_thread(self._store.open_incidents)

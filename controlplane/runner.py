@@ -1,72 +1,14 @@
-"""The async bodies of ``covenant up`` and ``covenant status`` (the CLI stays thin)."""
+"""The async body of ``covenant status`` (the CLI stays thin)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
-import signal
-import time
-from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 from rich.console import Console
 from rich.live import Live
-from rich.table import Table
 
-from controlplane.decide import Decision
-from controlplane.desired import DesiredState
-from controlplane.settings import Settings
-from controlplane.stack import Component, Stack
 from controlplane.status import fetch, regions_table
-
-
-def components_table(components: list[Component]) -> Table:
-    table = Table(title="covenant up: what runs where")
-    for column in ("component", "address", "detail"):
-        table.add_column(column)
-    for c in components:
-        table.add_row(c.name, c.address, c.detail)
-    return table
-
-
-def verdict_printer(console: Console) -> Callable[[Decision], None]:
-    def on_decision(decision: Decision) -> None:
-        stamp = time.strftime("%H:%M:%S")
-        for verdict in decision.verdicts:
-            if verdict.changed:
-                console.print(f"[bold]{stamp}[/] verdict  {verdict.line}")
-        for action in decision.actions:
-            console.print(f"[bold]{stamp}[/] action   {action.kind.value}: {action.reason}")
-    return on_decision
-
-
-async def run_up(desired: DesiredState, settings: Settings, console: Console | None = None
-                 ) -> None:
-    console = console or Console()
-    # The console shows verdicts and actions; per-request and per-pass logs would drown them.
-    for noisy in ("httpx", "controlplane.reconciler", "chaos"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    stack = Stack(desired, settings, on_decision=verdict_printer(console))
-    console.print("starting six region APIs (first run migrates and seeds them)...")
-    try:
-        await stack.start()
-        console.print(components_table(stack.components))
-        described = Path(settings.data_dir) / "stack.json"
-        described.write_text(json.dumps(stack.describe(), indent=2))
-        console.print("reconciler running; verdicts and actions follow. Ctrl-C stops.")
-        await stop.wait()
-        console.print("stopping...")
-    finally:
-        await stack.stop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-    console.print("stopped cleanly.")
 
 
 async def run_status(url: str, watch: bool, interval: float,

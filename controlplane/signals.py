@@ -8,19 +8,28 @@ treat_sustained_as_bad``), so wiring a source in changes nothing until it is swi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from controlplane.metrics import REGION_UP
 from controlplane.observation import RegionObservation
+from kernel.clock import SYSTEM_CLOCK, Clock
+from kernel.exposition import MetricsSource, Sample
+from slo.policy import MIN_ELAPSED_SHARE, MIN_EVENTS
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from controlplane.decide import OpenIncident
     from slo.budget import BudgetStatus
-    from slo.policy import PolicyDecision
+    from slo.cycle import CycleResult
+    from slo.incidents import IncidentWindow
+    from slo.policy import Incident, PolicyDecision
 
 # Where budgets and verdicts go for `covenant slo gate/status` (e.g. ``SloStore.record``):
 # (budgets, decisions, prune rows older than this time).
@@ -56,25 +65,46 @@ class StaticSignals:
 
 
 class SloPolicySignals:
-    """``slo.policy.evaluate`` over the current budgets: exhausted budgets per region, and
-    the policy's chaos freeze. A budget without a region (a global SLO) only feeds the
-    policy."""
+    """``slo.policy.evaluate`` over the current budgets and incidents: exhausted budgets per
+    region, and the policy's chaos freeze. A budget without a region (a global SLO) only
+    feeds the policy; a budget on too little data (``slo.policy.data_shortfall``: a young
+    system's first slow requests) marks nothing, as the policy freezes nothing on it."""
 
-    def __init__(self, budgets: Callable[[], Sequence[BudgetStatus]]) -> None:
+    def __init__(self, budgets: Callable[[], Sequence[BudgetStatus]],
+                 incidents: Callable[[], Sequence[Incident]] = tuple) -> None:
         self._budgets = budgets
+        self._incidents = incidents
 
     def signals(self, observations: Mapping[str, RegionObservation], now: float) -> Signals:
-        from slo.policy import DecisionKind, evaluate
+        from slo.policy import evaluate
 
         budgets = self._budgets()
-        breaches: dict[str, str] = {}
-        for b in budgets:
-            if b.exhausted and b.region:
-                breaches.setdefault(b.region, f"{b.slo_id} error budget exhausted "
-                                            f"({b.consumed:.0%} of it spent)")
-        freeze = next((d.reason for d in evaluate(budgets, [], now)
-                       if d.kind is DecisionKind.FREEZE_CHAOS), "")
-        return Signals(slo_breaches=breaches, chaos_freeze=freeze)
+        return policy_signals(budgets, evaluate(budgets, self._incidents(), now))
+
+
+@dataclass(frozen=True, slots=True)
+class MinimumData:
+    """What the policy needs before it acts on a budget (``slo.policy``'s defaults: 1,000
+    events and 2% of the period); desired state may lower them (``slo.min_events``...)."""
+
+    events: float = MIN_EVENTS
+    elapsed_share: float = MIN_ELAPSED_SHARE
+
+
+def policy_signals(budgets: Sequence[BudgetStatus], decisions: Sequence[PolicyDecision],
+                   minimums: MinimumData | None = None) -> Signals:
+    """What the reconciler takes from one cycle of the budget policy: the regions whose
+    budget is exhausted (on enough data) and the policy's chaos freeze, if any."""
+    from slo.policy import DecisionKind, data_shortfall
+
+    m = minimums or MinimumData()
+    breaches: dict[str, str] = {}
+    for b in budgets:
+        if b.exhausted and b.region and not data_shortfall(b, m.events, m.elapsed_share):
+            breaches.setdefault(b.region, f"{b.slo_id} error budget exhausted "
+                                        f"({b.consumed:.0%} of it spent)")
+    freeze = next((d.reason for d in decisions if d.kind is DecisionKind.FREEZE_CHAOS), "")
+    return Signals(slo_breaches=breaches, chaos_freeze=freeze)
 
 
 class CombinedSignals:
@@ -97,60 +127,86 @@ class SloBudgetSignals:
     """Live budgets for the policy: each cycle's scrapes go into ``slo.tracker.BudgetTracker``
     (with ``covenant_region_up`` from the probes), and ``SloPolicySignals`` reads its status.
 
-    ``feed`` is the observer's ``on_scrape`` hook; only the SLI series are parsed.
+    ``feed`` is the observer's ``on_scrape`` hook: the samples the observer already parsed;
+    or, with ``COVENANT_PROMETHEUS_URL``, a :class:`PrometheusFeed`'s latest instant query.
+    Samples are cumulative counters, so a pass that sees the same ones again adds nothing.
     """
 
-    def __init__(self, tracker: Any, recorder: Recorder | None = None) -> None:
+    def __init__(self, tracker: Any, recorder: Recorder | None = None,
+                 incidents: Callable[[], Sequence[IncidentWindow]] = tuple,
+                 minimums: MinimumData | None = None) -> None:
         self._tracker = tracker
-        self._texts: dict[str, str] = {}
-        self._policy = SloPolicySignals(self._status)
+        self._minimums = minimums or MinimumData()
+        self._samples: dict[str, Sequence[Sample]] = {}
+        self.fed = 0  # feeds so far (tests and the Prometheus feed wait on it)
+        self.incidents = incidents  # the reconciler's open incidents (wired after it exists)
+        # A day of minute snapshots: what each open incident has consumed is read off them.
+        self._history: deque[BudgetStatus] = deque()
         self._now = 0.0
         self._recorder = recorder
         self._next_record_at = -math.inf
         self.recording: asyncio.Future[None] | None = None  # the snapshot being written
 
     @classmethod
-    def default(cls, recorder: Recorder | None = None) -> SloBudgetSignals:
+    def default(cls, recorder: Recorder | None = None,
+                incidents: Callable[[], Sequence[IncidentWindow]] = tuple,
+                minimums: MinimumData | None = None) -> SloBudgetSignals:
         """The shipped core-API SLOs (``slo/specs/core-api.yaml``)."""
         from slo.spec import default_spec_path, load_group
         from slo.tracker import BudgetTracker
 
-        return cls(BudgetTracker(load_group(default_spec_path()).slos), recorder)
+        return cls(BudgetTracker(load_group(default_spec_path()).slos), recorder, incidents,
+                   minimums)
 
-    def feed(self, region: str, text: str, at: float) -> None:
-        self._texts[region] = text
+    def feed(self, region: str, samples: Sequence[Sample], at: float) -> None:
+        self._samples[region] = samples
+        self.fed += 1
 
     def _status(self) -> Sequence[BudgetStatus]:
         return self._tracker.status(self._now)  # type: ignore[no-any-return]
 
     def signals(self, observations: Mapping[str, RegionObservation], now: float) -> Signals:
-        from slo.metrics_source import SLI_METRICS, Sample, parse_exposition
-
         for region, obs in observations.items():
-            text = self._texts.pop(region, "")
-            wanted = "\n".join(line for line in text.splitlines()
-                               if line.startswith(SLI_METRICS))
-            samples = list(parse_exposition(wanted + "\n")) if wanted else []
-            up = 1.0 if obs.status.value == "up" else 0.0
-            samples.append(Sample("covenant_region_up", {"region": region}, up))
+            samples = list(self._samples.pop(region, ()))
+            if not any(s.name == REGION_UP for s in samples):  # Prometheus has it already
+                up = 1.0 if obs.status.value == "up" else 0.0
+                samples.append(Sample(REGION_UP, {"region": region}, up))
             self._tracker.ingest(region, samples, now)
         self._now = now
-        self._record(now)
-        return self._policy.signals(observations, now)
+        from slo.cycle import budget_cycle
 
-    def _record(self, now: float) -> None:
-        """Hand a snapshot to the recorder once a minute, in a worker thread (I/O stays out
-        of the pass); skipped while the previous one is still being written."""
-        if self._recorder is None or now < self._next_record_at or (
+        m = self._minimums
+        cycle = budget_cycle(self._tracker, None, self._policy_incidents(), now,
+                             min_events=m.events, min_elapsed_share=m.elapsed_share)
+        self._record(cycle, now)
+        return policy_signals(cycle.budgets, cycle.decisions, m)
+
+    def _remember(self, budgets: Sequence[BudgetStatus], now: float) -> None:
+        self._history.extend(budgets)
+        while self._history and self._history[0].at < now - RECORD_KEEP_S:
+            self._history.popleft()
+
+    def _policy_incidents(self) -> Sequence[Incident]:
+        from slo.incidents import incidents_for_policy
+
+        windows = self.incidents()
+        if not windows:
+            return ()
+        return incidents_for_policy(windows, [*self._history, *self._status()])
+
+    def _record(self, cycle: CycleResult, now: float) -> None:
+        """Keep a snapshot once a minute (incidents' budget use is read off them) and hand it
+        to the recorder in a worker thread (I/O stays out of the pass); skipped while the
+        previous one is still being written."""
+        if now < self._next_record_at or (
                 self.recording is not None and not self.recording.done()):
             return
-        from slo.policy import evaluate
-
         self._next_record_at = now + RECORD_EVERY_S
-        budgets = tuple(self._status())
-        decisions = tuple(evaluate(budgets, [], now))
+        self._remember(cycle.budgets, now)
+        if self._recorder is None:
+            return
         self.recording = asyncio.get_running_loop().run_in_executor(
-            None, self._recorder, budgets, decisions, now - RECORD_KEEP_S)
+            None, self._recorder, cycle.budgets, cycle.decisions, now - RECORD_KEEP_S)
         self.recording.add_done_callback(_log_failure)
 
 
@@ -160,27 +216,48 @@ def _log_failure(done: asyncio.Future[None]) -> None:
                     "previous snapshot", done.exception())
 
 
-def signals_for(enforce_slo: bool, watch_anomalies: bool,
-                anomalies: SignalSource | None = None, slo_recorder: Recorder | None = None,
-                ) -> tuple[SignalSource | None, Callable[[str, str, float], None] | None]:
-    """The sources desired state switches on, and the observer hook that feeds them.
+class PrometheusFeed:
+    """SLIs from Prometheus instead of the observer's own scrapes: every ``interval_s`` one
+    instant query per region (``slo.metrics_source.PrometheusSource``), in a worker thread,
+    fed to the budgets the way the observer feeds its scrapes. A failed query keeps the last
+    samples and says so once, rather than ending the loop."""
 
-    ``anomalies`` (e.g. ``controlplane.anomalies.AnomalySignals`` with gauges and persisted
-    models) is watched even when ``watch_anomalies`` is off: ``decide()`` ignores its
-    reasons unless desired state says ``anomaly.treat_sustained_as_bad``."""
-    sources: list[SignalSource] = []
-    on_scrape = None
-    if enforce_slo:
-        budgets = SloBudgetSignals.default(slo_recorder)
-        sources.append(budgets)
-        on_scrape = budgets.feed
-    if anomalies is not None:
-        sources.append(anomalies)
-    elif watch_anomalies:
-        from anomaly.detector import AnomalyDetector
-        from controlplane.anomalies import AnomalySignals
+    def __init__(self, source: MetricsSource, regions: Sequence[str],
+                 budgets: SloBudgetSignals, interval_s: float = 1.0,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
+        self._source, self._regions, self._budgets = source, tuple(regions), budgets
+        self._interval_s, self._clock = interval_s, clock
+        self.failures = 0
 
-        sources.append(AnomalySignals(AnomalyDetector()))
-    if not sources:
-        return None, None
-    return CombinedSignals(*sources), on_scrape
+    async def poll(self) -> None:
+        """One query per region, now."""
+        for region in self._regions:
+            try:
+                samples = await asyncio.to_thread(self._source.collect, region)
+            except Exception as exc:  # noqa: BLE001 - Prometheus down must not stop the loop
+                self.failures += 1
+                if self.failures == 1:
+                    log.warning("SLIs from Prometheus unavailable (%s); budgets keep the last "
+                                "samples until it answers", exc)
+                continue
+            self._budgets.feed(region, samples, self._clock.time())
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self.poll()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._interval_s)
+
+
+# A region's incident as the policy ranks it: a region down is a P1 (P0 is kept for a
+# global outage or a security incident, which people declare), degraded a P2.
+PRIORITY_OF_SEVERITY = {"down": "P1", "degraded": "P2"}
+
+
+def incident_windows(incidents: Iterable[OpenIncident], service: str = "core-api"
+                     ) -> list[IncidentWindow]:
+    """The reconciler's open incidents as the SLO policy's incident windows."""
+    from slo.incidents import IncidentWindow
+
+    return [IncidentWindow(i.incident_id, service, PRIORITY_OF_SEVERITY.get(i.severity, "P3"),
+                           False, i.opened_at, None, i.region) for i in incidents]

@@ -1,8 +1,9 @@
 """Record: observations, verdicts, incidents with their timeline, and actions.
 
-SQLAlchemy with the control plane's own declarative Base: SQLite under ``data_dir`` by
-default, PostgreSQL (or anything SQLAlchemy speaks) by URL. Synchronous on purpose; the
-reconciler calls it in a worker thread once per cycle, one transaction per cycle.
+SQLAlchemy rows on the state database's shared base (``kernel.state.base.StateBase``):
+SQLite under ``data_dir`` by default, PostgreSQL (or anything SQLAlchemy speaks) by URL. Its
+schema comes from the state migrations (``kernel.state.migrate``), run at open. Synchronous on
+purpose; the reconciler calls it in a worker thread once per cycle, one transaction per cycle.
 """
 
 from __future__ import annotations
@@ -24,25 +25,21 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    inspect,
     select,
-    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from controlplane.decide import Action, ActionKind, OpenIncident, Verdict
 from controlplane.errors import StoreError
 from controlplane.observation import ProbeStatus, RegionObservation
+from kernel.state.base import StateBase
+from kernel.state.migrate import StateSchemaError, upgrade_state
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-class ObservationRow(Base):
+class ObservationRow(StateBase):
     __tablename__ = "cp_observations"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[float] = mapped_column(Float, index=True)
@@ -52,18 +49,12 @@ class ObservationRow(Base):
     requests: Mapped[int] = mapped_column(Integer)
     errors: Mapped[int] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text)
-    # Added later (older stores gain them at open, their old rows without values):
+    # Added later (state revision 0002; rows recorded before it have no values):
     latency_p99_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     request_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
-# Columns added to tables that older stores already have: ``create_all`` makes missing
-# tables but never alters existing ones, so each of these is added by ALTER TABLE at open.
-_ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("cp_observations", "latency_p99_s"),
-                                               ("cp_observations", "request_rate"))
-
-
-class VerdictRow(Base):
+class VerdictRow(StateBase):
     __tablename__ = "cp_verdicts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[float] = mapped_column(Float, index=True)
@@ -73,7 +64,7 @@ class VerdictRow(Base):
     line: Mapped[str] = mapped_column(Text)
 
 
-class RegionRow(Base):
+class RegionRow(StateBase):
     """The latest verdict per region: what /v1/regions serves."""
 
     __tablename__ = "cp_regions"
@@ -86,7 +77,7 @@ class RegionRow(Base):
     routed_to: Mapped[str] = mapped_column(String(16))
 
 
-class IncidentRow(Base):
+class IncidentRow(StateBase):
     __tablename__ = "cp_incidents"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     region: Mapped[str] = mapped_column(String(16), index=True)
@@ -98,7 +89,7 @@ class IncidentRow(Base):
     summary: Mapped[str] = mapped_column(Text)
 
 
-class IncidentEventRow(Base):
+class IncidentEventRow(StateBase):
     __tablename__ = "cp_incident_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     incident_id: Mapped[str] = mapped_column(ForeignKey("cp_incidents.id"), index=True)
@@ -108,9 +99,8 @@ class IncidentEventRow(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
-class IncidentPlotRow(Base):
-    """The newest plot of an incident's anomalous series (PNG), one per incident; its own
-    table so stores made before plots existed gain it from ``create_all``."""
+class IncidentPlotRow(StateBase):
+    """The newest plot of an incident's anomalous series (PNG), one per incident."""
 
     __tablename__ = "cp_incident_plots"
     incident_id: Mapped[str] = mapped_column(ForeignKey("cp_incidents.id"), primary_key=True)
@@ -118,7 +108,7 @@ class IncidentPlotRow(Base):
     png: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class ActionRow(Base):
+class ActionRow(StateBase):
     __tablename__ = "cp_actions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[float] = mapped_column(Float, index=True)
@@ -150,14 +140,17 @@ _INCIDENT_EVENT = {ActionKind.OPEN_INCIDENT: "opened", ActionKind.UPDATE_INCIDEN
 
 class StateStore:
     def __init__(self, url: str) -> None:
+        engine: Engine | None = None
         try:
-            self._engine = create_engine(url, pool_pre_ping=True)
-            self.url = self._engine.url.render_as_string(hide_password=True)
-            Base.metadata.create_all(self._engine)
-            _add_missing_columns(self._engine)
-        except SQLAlchemyError as exc:
+            engine = create_engine(url, pool_pre_ping=True)
+            self.url = engine.url.render_as_string(hide_password=True)
+            upgrade_state(engine)
+        except (SQLAlchemyError, StateSchemaError) as exc:
+            if engine is not None:
+                engine.dispose()  # a store that fails to open keeps no pooled connection
             raise StoreError(f"state store {url!r} cannot be opened: {exc}; check "
                              "COVENANT_STATE_URL") from exc
+        self._engine = engine
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
 
     def close(self) -> None:
@@ -304,21 +297,6 @@ def action_payload(a: Action) -> dict[str, object]:
     if a.routes is not None:
         payload["routes"] = a.routes.as_dict()
     return payload
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    """ALTER TABLE … ADD COLUMN for each of ``_ADDED_COLUMNS`` an older store lacks (all
-    nullable). A replica that adds it first wins; the other finds it there and goes on."""
-    for table, column in _ADDED_COLUMNS:
-        if column in {c["name"] for c in inspect(engine).get_columns(table)}:
-            continue
-        ddl_type = Base.metadata.tables[table].c[column].type.compile(dialect=engine.dialect)
-        try:
-            with engine.begin() as conn:
-                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl_type}"))
-        except SQLAlchemyError:
-            if column not in {c["name"] for c in inspect(engine).get_columns(table)}:
-                raise
 
 
 def _upsert_regions(s: Session, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -18,7 +18,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from starlette.routing import BaseRoute, Route
 
-from controlplane.settings import Settings
 from core_api import (
     api_chaos,
     api_ops,
@@ -38,6 +37,7 @@ from core_api.outbox import count_pending
 from core_api.regions import REGION_CODES
 from core_api.services import Services
 from core_api.tracing import TracingMiddleware, build_tracer_provider, instrument_engine
+from kernel.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import redis
 from core_api.errors import CoreApiError
 
 if TYPE_CHECKING:
-    from controlplane.settings import Settings
+    from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

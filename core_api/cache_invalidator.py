@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from core_api.bus import Event, EventBus, Subscription
 from core_api.cache import Cache, affected_prefixes
+from kernel.bus import Event, EventBus, Subscription
 
 log = logging.getLogger(__name__)
 

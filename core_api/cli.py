@@ -1,4 +1,4 @@
-"""`covenant api`, `covenant db upgrade|seed` and `covenant bench api`."""
+"""`covenant api` and `covenant db upgrade|seed` (the benchmarks are ``bench.cli``'s)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,20 @@ REGIONS_OPTION = typer.Option(None, "--region", help=REGION_HELP + " Repeatable;
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
-    """Add this package's commands to the root app and its benchmarks to bench."""
+    """Add this package's commands to the root app (``bench`` is unused: the benchmarks
+    are registered by ``bench.cli``)."""
+    register_service(app)
+
+
+def register_service(app: typer.Typer) -> typer.Typer:
+    """``api`` and ``db upgrade|seed`` on ``app``; returns the ``db`` group."""
     db = typer.Typer(help="The core API's databases: migrations and seed data.",
                      no_args_is_help=True)
     app.add_typer(db, name="db")
     app.command("api")(api)
     db.command("upgrade")(db_upgrade)
     db.command("seed")(db_seed)
-    bench.command("api")(bench_api)
-    from core_api import events_cli  # `covenant bench outbox`: the events helper's command
-
-    events_cli.register_bench(bench)
+    return db
 
 
 def _quiet_alembic() -> None:
@@ -52,11 +55,11 @@ def api(
     _quiet_alembic()
     import uvicorn
 
-    from controlplane.settings import load_settings
     from core_api.app import create_app
     from core_api.logs import configure_json_logging
     from core_api.prepare import prepare_region
     from core_api.regions import default_port
+    from kernel.settings import load_settings
 
     (region,) = _regions([region])
     configure_json_logging(log_level, region)
@@ -73,8 +76,8 @@ def db_upgrade(
 ) -> None:
     """Apply the Alembic migrations shipped in core_api to each region's database."""
     _quiet_alembic()
-    from controlplane.settings import load_settings
     from core_api.prepare import upgrade_regions
+    from kernel.settings import load_settings
 
     for url in upgrade_regions(load_settings(), _regions(region)):
         typer.echo(f"at head: {url}")
@@ -85,8 +88,8 @@ def db_seed(
 ) -> None:
     """Seed reference data and the deterministic projects (idempotent; upgrades first)."""
     _quiet_alembic()
-    from controlplane.settings import load_settings
     from core_api.prepare import seed_regions, upgrade_regions
+    from kernel.settings import load_settings
 
     settings = load_settings()
     chosen = _regions(region)
@@ -94,16 +97,3 @@ def db_seed(
     for result in seed_regions(settings, chosen):
         typer.echo(f"{result.region}: {result.reference_rows_added} reference rows, "
                    f"{result.projects_added} projects added")
-
-
-def bench_api(
-    as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
-    concurrency: int = typer.Option(32, "--concurrency", min=1, max=512),
-    duration: float = typer.Option(5.0, "--duration", min=0.5, max=600.0,
-                                   help="Seconds per scenario."),
-    rate: float = typer.Option(200.0, "--rate", min=1.0, help="Open-loop read rate (req/s)."),
-) -> None:
-    """Region API on SQLite vs a bare FastAPI endpoint: latency, throughput, writes/s."""
-    from core_api.bench import run_cli
-
-    run_cli(as_json=as_json, concurrency=concurrency, duration=duration, rate=rate)

@@ -17,8 +17,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.settings import Settings
 from core_api.errors import ConfigurationError
+from kernel.settings import Settings
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",

@@ -16,15 +16,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, sessionmaker
 
-from core_api.bus import BusError, EventBus, build_bus
 from core_api.cache import Cache, build_cache
 from core_api.cache_invalidator import CacheInvalidator
 from core_api.outbox import PENDING_FLAG
 from core_api.relay import OutboxRelay, RelayStats, SessionFactory
 from core_api.relay_policy import BackoffPolicy
+from kernel.bus import BusError, EventBus
+from kernel.buses import build_bus
 
 if TYPE_CHECKING:
-    from controlplane.settings import Settings
+    from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ def build_event_pipeline(
     """The bus chosen by ``nats_url``, a relay over ``region``'s rows of the outbox and,
     when ``redis_url`` is set, the invalidator of this region's cache (``cache``: the app's
     own, so one Redis client serves both; else one is built)."""
-    bus = build_bus(settings)
+    bus = build_bus(settings.bus)
     relay = OutboxRelay(session_factory, bus, region=region)  # regions may share one DB
     invalidator = (
         CacheInvalidator(cache or build_cache(settings, region), region)

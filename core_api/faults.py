@@ -23,11 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core_api import contract
+
 logger = logging.getLogger(__name__)
 
-NEVER_FAULTED = frozenset({"/live", "/metrics"})
-PROBES = frozenset({"/ready", "/health"})
-CHAOS_PREFIX = "/_chaos/"
+NEVER_FAULTED = frozenset({contract.LIVE_PATH, contract.METRICS_PATH})
+PROBES = frozenset({contract.READY_PATH, contract.HEALTH_PATH})
+CHAOS_PREFIX = contract.CHAOS_PREFIX
 
 
 class FaultSpec(BaseModel):
@@ -94,7 +96,7 @@ class FaultMiddleware:
             "type": "http.response.start", "status": status,
             "headers": [(b"content-type", b"application/json"),
                         (b"content-length", str(len(body)).encode()),
-                        (b"x-covenant-fault", b"injected")],
+                        (contract.FAULT_HEADER.encode(), b"injected")],
         })
         await send({"type": "http.response.body", "body": body})
 

@@ -18,11 +18,13 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core_api import contract
+
 logger = logging.getLogger(__name__)
 
-BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BUCKETS = contract.DURATION_BUCKETS
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-UNMATCHED = "<unmatched>"
+UNMATCHED = contract.UNMATCHED_ROUTE
 
 
 class ApiMetrics:
@@ -30,12 +32,12 @@ class ApiMetrics:
         self.region = region
         self.registry = registry or CollectorRegistry()
         self.requests = Counter(
-            "http_requests", "HTTP requests served.", ("region", "route", "method", "status"),
+            contract.REQUESTS, "HTTP requests served.", contract.RED_LABELS,
             registry=self.registry,
         )
         self.duration = Histogram(
-            "http_request_duration_seconds", "Time from request to the end of the response.",
-            ("region", "route", "method", "status"), buckets=BUCKETS, registry=self.registry,
+            contract.DURATION, "Time from request to the end of the response.",
+            contract.RED_LABELS, buckets=BUCKETS, registry=self.registry,
         )
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
@@ -60,7 +62,7 @@ class StateCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         pool = GaugeMetricFamily(
-            "db_pool_connections", "Database connection pool, by state.",
+            contract.DB_POOL, "Database connection pool, by state.",
             labels=("region", "state"),
         )
         for state, value in _pool_figures(self._engine).items():
@@ -72,7 +74,7 @@ class StateCollector(Collector):
             logger.warning("outbox pending count unavailable: %s", exc)
             return
         gauge = GaugeMetricFamily(
-            "outbox_pending_events", "Committed events not yet published.", labels=("region",)
+            contract.OUTBOX_PENDING, "Committed events not yet published.", labels=("region",)
         )
         gauge.add_metric((self._region,), pending)
         yield gauge

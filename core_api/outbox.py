@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -34,15 +34,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core_api import contract
 from core_api.db import Base
+from kernel.clock import utcnow
 
 # Set on a session that enqueued events; read (and cleared) by the pipeline's commit hook.
 PENDING_FLAG = "covenant.outbox_pending"
-
-
-def utcnow() -> datetime:
-    """The default clock of the outbox, relay and services (tests inject their own)."""
-    return datetime.now(UTC)
 
 
 class OutboxEvent(Base):
@@ -63,7 +60,7 @@ _INSERT_EVENT = insert(cast(Table, OutboxEvent.__table__))
 
 def subject_for(region: str, entity: str, verb: str) -> str:
     """``covenant.<region>.<entity>.<verb>``, e.g. ``covenant.ams.project.created``."""
-    return f"covenant.{region}.{entity}.{verb}"
+    return contract.event_subject(region, entity, verb)
 
 
 def pending(region: str | None) -> ColumnElement[bool]:
@@ -83,7 +80,8 @@ def region_filter(region: str | None) -> ColumnElement[bool]:
     see only its own region's rows."""
     if region is None:
         return true()
-    return OutboxEvent.subject.startswith(f"covenant.{region}.", autoescape=True)
+    return OutboxEvent.subject.startswith(f"{contract.EVENT_ROOT}.{region}.",
+                                          autoescape=True)
 
 
 def enqueue(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from controlplane.settings import Settings
 from core_api import migrate
 from core_api.database import Database
 from core_api.seed import SeedResult, seed_region
+from kernel.settings import Settings
 
 
 def upgrade_regions(settings: Settings, regions: Iterable[str]) -> list[str]:

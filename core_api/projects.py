@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import lru_cache
@@ -22,6 +21,7 @@ from core_api.project_status import ProjectStatus
 from core_api.residency import require_home
 from core_api.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
 from core_api.sectors import Sector
+from kernel.clock import Clock, utcnow
 
 logger = logging.getLogger(__name__)
 _COLUMNS = tuple(getattr(ProjectRow, name) for name in ProjectPublic.model_fields)
@@ -103,7 +103,7 @@ class ProjectFilter:
 
 
 class ProjectStore:
-    def __init__(self, db: Database, region: str, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, region: str, clock: Clock) -> None:
         self._db = db
         self._region = region
         self._clock = clock
@@ -136,7 +136,7 @@ class ProjectStore:
 
     def create(self, body: ProjectCreate) -> ProjectView:
         require_home(self._region, body.country)
-        now = self._clock()
+        now = utcnow(self._clock)
         values = {"region": self._region, **body.model_dump(mode="json"),
                   "created_at": now, "updated_at": now}
         with self._db.write() as session:
@@ -157,7 +157,7 @@ class ProjectStore:
             if changed:
                 for key, value in changed.items():
                     setattr(row, key, value)
-                row.updated_at = self._clock()
+                row.updated_at = utcnow(self._clock)
                 session.flush()
             public = ProjectPublic.model_validate(row, from_attributes=True)
             if changed:

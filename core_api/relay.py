@@ -28,9 +28,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from core_api.bus import BusError, EventBus, Outgoing
-from core_api.outbox import OutboxEvent, count_pending, pending, region_filter, utcnow
+from core_api.outbox import OutboxEvent, count_pending, pending, region_filter
 from core_api.relay_policy import BackoffPolicy, next_wait, prune_due
+from kernel.bus import BusError, EventBus, Outgoing
+from kernel.clock import SYSTEM_CLOCK, Clock, utcnow
 
 __all__ = ["BackoffPolicy", "OutboxRelay", "RelayStats", "next_wait", "unpublished_ids"]
 
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SessionFactory = Callable[[], Session]
-Clock = Callable[[], datetime]
 
 
 
@@ -66,7 +66,7 @@ class OutboxRelay:
         self,
         session_factory: SessionFactory,
         bus: EventBus,
-        clock: Clock = utcnow,
+        clock: Clock = SYSTEM_CLOCK,
         batch_size: int = 200,
         poll_interval: float = 0.5,
         backoff: BackoffPolicy | None = None,
@@ -146,7 +146,7 @@ class OutboxRelay:
             if done:
                 session.execute(
                     update(OutboxEvent).where(OutboxEvent.seq.in_(done))
-                    .values(published_at=self._clock(), attempts=OutboxEvent.attempts + 1)
+                    .values(published_at=utcnow(self._clock), attempts=OutboxEvent.attempts + 1)
                 )
             if rest:
                 session.execute(
@@ -165,7 +165,7 @@ class OutboxRelay:
         """Delete rows published longer than ``retention`` ago; return how many."""
         if self.retention is None:
             return 0
-        now = self._clock()
+        now = utcnow(self._clock)
         with self._session_factory() as session:
             result = session.execute(
                 delete(OutboxEvent).where(OutboxEvent.published_at < now - self.retention,
@@ -254,7 +254,8 @@ class OutboxRelay:
         return published
 
     async def _maybe_prune(self) -> None:
-        if not self.retention or not prune_due(self._clock(), self._last_pruned, self.prune_every):
+        now = utcnow(self._clock)
+        if not self.retention or not prune_due(now, self._last_pruned, self.prune_every):
             return
         try:
             pruned = await self._in_db(self.prune)

@@ -17,17 +17,17 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from controlplane.settings import Settings
 from core_api.cache import Cache, build_cache
 from core_api.catalog import Catalog
 from core_api.contributions import ContributionPolicy
 from core_api.database import Database
 from core_api.faults import FaultSwitch
 from core_api.metrics import ApiMetrics
-from core_api.outbox import utcnow
 from core_api.projects import JSON_OPTIONS, ProjectStore
 from core_api.statistics import Statistics
 from core_api.users import UserStore
+from kernel.clock import SYSTEM_CLOCK, Clock, utcnow
+from kernel.settings import Settings
 
 CACHE_TTL_S = 60.0
 P = ParamSpec("P")
@@ -69,7 +69,7 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings, region: str, db: Database, cache: Cache | None = None,
-              clock: Callable[[], datetime] = utcnow) -> Services:
+              clock: Clock = SYSTEM_CLOCK) -> Services:
         catalog = Catalog.build(ContributionPolicy(
             settings.contribution_fund_usd, settings.contribution_floor_usd))
         return cls(
@@ -77,7 +77,7 @@ class Services:
             cache=cache if cache is not None else build_cache(settings, region),
             metrics=ApiMetrics(region), projects=ProjectStore(db, region, clock),
             users=UserStore(db, region, clock), stats=Statistics(db, region, catalog),
-            started_at=clock(),
+            started_at=utcnow(clock),
             writer=ThreadPoolExecutor(1, thread_name_prefix=f"{region}-writer")
             if db.inline else None,
         )

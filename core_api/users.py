@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import TypeVarTuple
 
 from sqlalchemy import Select, delete, func, select
@@ -16,6 +14,7 @@ from core_api.models import UserRow
 from core_api.outbox import enqueue
 from core_api.residency import require_home
 from core_api.schemas import UserCreate, UserPage, UserPublic, UserUpdate
+from kernel.clock import Clock, utcnow
 
 T = TypeVarTuple("T")
 _COLUMNS = tuple(getattr(UserRow, name) for name in UserPublic.model_fields)
@@ -27,7 +26,7 @@ def _event_data(user: UserPublic) -> dict[str, object]:
 
 
 class UserStore:
-    def __init__(self, db: Database, region: str, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, region: str, clock: Clock) -> None:
         self._db = db
         self._region = region
         self._clock = clock
@@ -50,7 +49,7 @@ class UserStore:
 
     def create(self, body: UserCreate) -> UserPublic:
         require_home(self._region, body.country)
-        now = self._clock()
+        now = utcnow(self._clock)
         email = body.email.lower()
         try:
             with self._db.write() as session:
@@ -77,7 +76,7 @@ class UserStore:
             if changed:
                 for key, value in changed.items():
                     setattr(row, key, value)
-                row.updated_at = self._clock()
+                row.updated_at = utcnow(self._clock)
                 session.flush()
             public = UserPublic.model_validate(row, from_attributes=True)
             if changed:

@@ -67,6 +67,12 @@ class BudgetStatus:
     burns: tuple[WindowBurn, ...] = ()
     has_data: bool = True
     region: str = ""  # the SLO's `region` label; "" for global SLOs
+    # How much of the period the numbers stand on (the policy's minimum-data rule reads them).
+    # ``period_s``: the SLO period's length; ``observed_s``: how long within the period there
+    # have been observations (the tracker: since its first sample of the SLO, capped at the
+    # period). None means the builder did not say: the whole period counts as observed.
+    period_s: float | None = None
+    observed_s: float | None = None
 
     @property
     def exhausted(self) -> bool:
@@ -74,11 +80,24 @@ class BudgetStatus:
         # floating point) counts as exhausted.
         return self.has_data and self.remaining <= 1e-9
 
+    @property
+    def elapsed_share(self) -> float:
+        """Share of the period with observations behind this budget, in [0, 1] (1.0 when the
+        builder did not give ``period_s`` and ``observed_s``)."""
+        if self.period_s is None or self.observed_s is None or self.period_s <= 0:
+            return 1.0
+        return min(max(self.observed_s / self.period_s, 0.0), 1.0)
+
 
 def budget_status(slo_id: str, service: str, objective_ratio: float, at: float,
                   period_start: float, bad: float, total: float,
-                  burns: tuple[WindowBurn, ...] = (), region: str = "") -> BudgetStatus:
-    """Assemble a status from the period's bad/total counts (events or slices)."""
+                  burns: tuple[WindowBurn, ...] = (), region: str = "",
+                  period_s: float | None = None, observed_s: float | None = None,
+                  ) -> BudgetStatus:
+    """Assemble a status from the period's bad/total counts (events or slices).
+
+    ``period_s`` and ``observed_s`` (see :class:`BudgetStatus`) feed the policy's
+    minimum-data rule; leave them out only when the counts cover the whole period."""
     bad = min(max(bad, 0.0), max(total, 0.0))
     err = safe_ratio(bad, total)
     return BudgetStatus(
@@ -87,7 +106,8 @@ def budget_status(slo_id: str, service: str, objective_ratio: float, at: float,
         error_ratio=err, consumed=consumed_fraction(bad, total, objective_ratio),
         remaining=remaining_fraction(bad, total, objective_ratio),
         burn_rate=burn_rate(err, error_budget(objective_ratio)), burns=burns,
-        has_data=total > 0, region=region)
+        has_data=total > 0, region=region, period_s=period_s,
+        observed_s=None if observed_s is None else max(observed_s, 0.0))
 
 
 def window_burn(window_seconds: int, bad: float, total: float,

@@ -1,18 +1,23 @@
-"""`covenant slo ...` commands and `covenant bench slo`."""
+"""`covenant slo ...` commands (`covenant bench slo` is ``bench.cli``'s)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from slo.store import SloStore
 
 SPEC_ARG = typer.Argument(..., help="An SLO spec (Sloth prometheus/v1 + Covenant extensions).")
 OutDir = Annotated[Path, typer.Option("--out", help="Directory for rules, tests and the "
                                       "Alertmanager fragment.")]
 OutFile = Annotated[Path, typer.Option("--out", help="File to write.")]
 Source = Annotated[Path, typer.Argument(help="OpenSLO v1 YAML (multi-document).")]
+GATE_DECISIONS = 1000  # the newest of one service: its latest verdict is among them
+STATUS_DECISIONS = 1000  # enough for the latest snapshot's insufficient-data marks
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -76,20 +81,35 @@ def simulate(
     typer.echo(json.dumps(data) if as_json else "\n".join(lines))
 
 
+def _open_store() -> SloStore:
+    """The state store the control plane records budgets and verdicts into; exit 2 with the
+    store's message (which names the URL and the setting to fix) when it cannot be opened."""
+    from kernel.settings import load_settings
+    from slo.store import SloStore, StoreError
+
+    try:
+        return SloStore(load_settings().state.resolved_url())
+    except StoreError as exc:
+        typer.echo(f"cannot read the error-budget policy's records: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
 def gate(
     service: str = typer.Option(..., "--service", help="Service to gate, e.g. core-api."),
     priority: str = typer.Option("", "--priority", help="Change priority; P0 is excepted."),
     security: bool = typer.Option(False, "--security", help="A security fix (excepted)."),
 ) -> None:
-    """Exit 1 while the error-budget policy freezes deploys of SERVICE (CI/CD gate)."""
-    from controlplane.settings import load_settings, state_store_url
-    from slo.policy import gate_verdict
-    from slo.store import SloStore
+    """Exit 1 while the error-budget policy freezes deploys of SERVICE (CI/CD gate).
 
-    settings = load_settings()
-    store = SloStore(state_store_url(settings.state_url, settings.data_dir))
-    decisions = store.decisions(service)
-    store.close()
+    A P0 or security change passes a freeze, and the freeze's reason is printed. Reads only
+    SERVICE's recorded decisions; exit 2 when the state store cannot be read."""
+    from slo.policy import gate_verdict
+
+    store = _open_store()
+    try:
+        decisions = store.decisions(service, limit=GATE_DECISIONS)
+    finally:
+        store.close()
     allowed, why = gate_verdict(decisions, service, priority, security)
     if not allowed:
         _fail(why)
@@ -98,29 +118,38 @@ def gate(
 
 
 def status(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Each SLO's latest recorded budget and the latest policy verdicts."""
-    from controlplane.settings import load_settings, state_store_url
-    from slo.store import SloStore
+    """Each SLO's latest recorded budget and the latest policy verdicts; a budget the policy
+    does not act on yet (below its minimum data) shows "insufficient data"."""
+    from slo.policy import DecisionKind
 
-    settings = load_settings()
-    store = SloStore(state_store_url(settings.state_url, settings.data_dir))
-    rows, decisions = store.latest_budgets(), store.decisions(limit=50)
-    store.close()
+    store = _open_store()
+    try:
+        rows, decisions = store.latest_budgets(), store.decisions(limit=STATUS_DECISIONS)
+    finally:
+        store.close()
+    unjudged = {(d.slo_id, d.at) for d in decisions
+                if d.kind is DecisionKind.INSUFFICIENT_DATA}
+    verdicts = [d for d in decisions if d.kind is not DecisionKind.INSUFFICIENT_DATA]
     if as_json:
         typer.echo(json.dumps({"budgets": [{"slo": r.slo_id, "objective": r.objective,
                                             "sli": r.sli, "remaining": r.remaining,
-                                            "burn_rate": r.burn_rate, "at": r.at} for r in rows],
+                                            "burn_rate": r.burn_rate, "at": r.at,
+                                            "insufficient_data": (r.slo_id, r.at) in unjudged}
+                                           for r in rows],
                                "decisions": [{"kind": d.kind.value, "service": d.service,
                                               "reason": d.reason, "at": d.at}
-                                             for d in decisions]}))
+                                             for d in decisions[-50:]]}))
         return
     if not rows:
         typer.echo("no budgets recorded yet: `covenant up` records them every minute "
-                   "when covenant.yaml has slo: {enforce: true}")
+                   "(unless covenant.yaml says slo: {enforce: false}); is it running with "
+                   "this data_dir / COVENANT_STATE_URL?")
     for r in rows:
-        typer.echo(f"{r.slo_id:40s} objective {r.objective:.4%}  SLI {r.sli:.4%}  "
+        verdict = ("insufficient data (the policy does not act on it yet)"
+                   if (r.slo_id, r.at) in unjudged else
                    f"budget left {r.remaining:7.1%}  burn {r.burn_rate:.2f}x")
-    for d in decisions[-5:]:
+        typer.echo(f"{r.slo_id:40s} objective {r.objective:.4%}  SLI {r.sli:.4%}  {verdict}")
+    for d in verdicts[-5:]:
         typer.echo(f"policy: {d.service} {d.kind.value}: {d.reason}")
 
 
@@ -156,23 +185,9 @@ def export_cmd(out: OutFile, spec: Path = SPEC_ARG) -> None:
     typer.echo(f"wrote {out}")
 
 
-def bench_slo(
-    slos: int = typer.Option(1000, "--slos", help="SLOs to generate rules for."),
-    days: int = typer.Option(30, "--days", help="Days of 1-minute samples per region."),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
-    """Rule generation for 1,000 SLOs (+ promtool check) and 30 days of budget math."""
-    from slo.bench import run
-
-    figures = run(slos, days)
-    if not as_json:
-        for k, v in figures.items():
-            typer.echo(f"{k}: {v}")
-    typer.echo(json.dumps(figures))
-
-
 def register(app: typer.Typer, bench: typer.Typer) -> None:
-    """Add this package's commands to the root app and its benchmarks to bench."""
+    """Add this package's commands to the root app (``bench`` is unused: the benchmarks
+    are registered by ``bench.cli``)."""
     slo_app = typer.Typer(help="SLOs, error budgets, burn-rate alerts and the budget policy.",
                           no_args_is_help=True)
     slo_app.command("validate")(validate)
@@ -183,4 +198,3 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     slo_app.command("import")(import_cmd)
     slo_app.command("export")(export_cmd)
     app.add_typer(slo_app, name="slo")
-    bench.command("slo")(bench_slo)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slo.budget import BudgetStatus
-from slo.policy import Incident, PolicyDecision, evaluate
+from slo.policy import MIN_ELAPSED_SHARE, MIN_EVENTS, Incident, PolicyDecision, evaluate
 from slo.store import SloStore
 from slo.tracker import BudgetTracker
 
@@ -22,10 +22,15 @@ class CycleResult:
 
 
 def budget_cycle(tracker: BudgetTracker, store: SloStore | None,
-                 incidents: Sequence[Incident], now: float) -> CycleResult:
-    """Budgets at ``now``, the policy's decisions on them, both recorded when a store is given."""
+                 incidents: Sequence[Incident], now: float, *,
+                 min_events: float = MIN_EVENTS,
+                 min_elapsed_share: float = MIN_ELAPSED_SHARE) -> CycleResult:
+    """Budgets at ``now``, the policy's decisions on them, both recorded when a store is given.
+
+    ``min_events`` and ``min_elapsed_share``: the policy's minimum data (``slo.policy``)."""
     budgets = tracker.status(now)
-    decisions = evaluate(budgets, incidents, now)
+    decisions = evaluate(budgets, incidents, now, min_events=min_events,
+                         min_elapsed_share=min_elapsed_share)
     if store is not None:
         store.record_budgets(budgets)
         store.record_decisions(decisions)

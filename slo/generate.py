@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kernel.files import atomic_write
 from slo.alertmanager import render_fragment
 from slo.model import SLOGroup
 from slo.promtest import slo_test
@@ -18,10 +19,7 @@ Writer = Callable[[Path, str], None]
 
 def write_file(path: Path, text: str) -> None:
     """Write via a temp file and rename, so a reader never sees half a rules file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    atomic_write(path, text)
 
 
 @dataclass(frozen=True)

@@ -4,72 +4,30 @@ Embedded default: :class:`ScrapeSource`, a direct scrape of each region's ``/met
 Production: :class:`PrometheusSource`, the Prometheus HTTP API (``COVENANT_PROMETHEUS_URL``).
 Both return the same thing -- a tuple of :class:`Sample` per region -- so budgets computed
 from either agree on the same data. The network sits behind an injected httpx transport.
+The parser, ``Sample`` and the ``MetricsSource`` protocol live in :mod:`kernel.exposition`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
+from core_api import contract
+from kernel.exposition import ExpositionError, Sample, Series, parse_exposition
 from slo.errors import MetricsSourceError
 
 log = logging.getLogger(__name__)
 
 # The series the SLIs are over: the core API's RED metrics and the control plane's probe.
 SLI_METRICS: tuple[str, ...] = (
-    "http_requests_total",
-    "http_request_duration_seconds_bucket",
-    "http_request_duration_seconds_count",
-    "covenant_region_up",
+    contract.REQUESTS_TOTAL,
+    contract.DURATION_BUCKET,
+    contract.DURATION_COUNT,
+    "covenant_region_up",  # the control plane's probe verdict per region
 )
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One sample of one series: its metric name, its labels and its value."""
-
-    name: str
-    labels: Mapping[str, str] = field(default_factory=dict)
-    value: float = 0.0
-
-    def __post_init__(self) -> None:
-        # Freeze the labels too, so a Sample can be shared across cycles safely.
-        object.__setattr__(self, "labels", MappingProxyType(dict(self.labels)))
-
-    def label(self, key: str, default: str = "") -> str:
-        return self.labels.get(key, default)
-
-
-@dataclass(frozen=True)
-class Series:
-    """A range-query result: one series' labels and its (unix seconds, value) points."""
-
-    name: str
-    labels: Mapping[str, str]
-    points: tuple[tuple[float, float], ...]
-
-
-def parse_exposition(text: str) -> tuple[Sample, ...]:
-    """Parse Prometheus text exposition format into samples (counters keep their ``_total``)."""
-    try:
-        families = list(text_string_to_metric_families(text))
-    except (ValueError, TypeError) as exc:
-        raise MetricsSourceError(f"not Prometheus text exposition format: {exc}") from exc
-    return tuple(
-        Sample(s.name, dict(s.labels), float(s.value)) for fam in families for s in fam.samples
-    )
-
-
-class MetricsSource(Protocol):
-    """Where a region's SLI samples come from."""
-
-    def collect(self, region: str) -> tuple[Sample, ...]: ...
 
 
 class ScrapeSource:
@@ -94,7 +52,10 @@ class ScrapeSource:
             resp.raise_for_status()
         except httpx.HTTPError as exc:
             raise MetricsSourceError(f"scrape of {region} at {url} failed: {exc}") from exc
-        return parse_exposition(resp.text)
+        try:
+            return parse_exposition(resp.text)
+        except ExpositionError as exc:
+            raise MetricsSourceError(f"scrape of {region} at {url}: {exc}") from exc
 
     def close(self) -> None:
         self._client.close()

@@ -1,17 +1,20 @@
 """Where policy decisions and budget snapshots are recorded (SQLAlchemy, its own tables).
 
 Shares the control plane's state database (``COVENANT_STATE_URL``; default SQLite
-``state.db`` under ``data_dir``); tables are created on first use.
+``state.db`` under ``data_dir``) and its base (``kernel.state.base.StateBase``); the state
+migrations (``kernel.state.migrate``) bring its tables up to date at open.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Float, Integer, String, create_engine, delete, func, select
+from sqlalchemy import Engine, Float, Integer, String, create_engine, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
+from kernel.state.base import StateBase
+from kernel.state.migrate import StateSchemaError, upgrade_state
 from slo.budget import BudgetStatus
 from slo.errors import SloError
 from slo.policy import DecisionKind, PolicyDecision
@@ -21,11 +24,7 @@ class StoreError(SloError):
     """The SLO store cannot be opened or written."""
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-class DecisionRow(Base):
+class DecisionRow(StateBase):
     __tablename__ = "slo_policy_decisions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[float] = mapped_column(Float, index=True)
@@ -36,7 +35,7 @@ class DecisionRow(Base):
     reason: Mapped[str] = mapped_column(String(2000))
 
 
-class BudgetRow(Base):
+class BudgetRow(StateBase):
     __tablename__ = "slo_budget_snapshots"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[float] = mapped_column(Float, index=True)
@@ -52,12 +51,16 @@ class BudgetRow(Base):
 
 class SloStore:
     def __init__(self, url: str) -> None:
+        engine: Engine | None = None
         try:
-            self._engine = create_engine(url)
-            Base.metadata.create_all(self._engine)
-        except SQLAlchemyError as exc:
+            engine = create_engine(url)
+            upgrade_state(engine)
+        except (SQLAlchemyError, StateSchemaError) as exc:
+            if engine is not None:
+                engine.dispose()  # a store that fails to open keeps no pooled connection
             raise StoreError(f"SLO store {url!r} cannot be opened: {exc}; check "
                              "COVENANT_STATE_URL") from exc
+        self._engine = engine
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
 
     def record_decisions(self, decisions: Sequence[PolicyDecision]) -> None:

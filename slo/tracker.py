@@ -15,9 +15,9 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from kernel.exposition import MetricsSource, Sample
 from slo.budget import BudgetStatus, budget_status, window_burn
 from slo.burn import rule_windows
-from slo.metrics_source import MetricsSource, Sample
 from slo.model import SLO, Budgeting, SliKind
 from slo.selector import matches_all
 
@@ -67,6 +67,12 @@ class _Ledger:
             prev_b, prev_t = self.bad[i], self.total[i]
         with_data = [(b, t) for b, t in buckets.values() if t > 0]
         return sum(1 for b, t in with_data if b / t > bad_ratio), len(with_data)
+
+    def observed(self, start: float, end: float) -> float:
+        """Seconds of (start, end] since the first ingest (a baseline): 0 before any."""
+        if not self.times:
+            return 0.0
+        return max(end - max(self.times[0], start), 0.0)
 
     def prune(self, before: float) -> None:
         cut = bisect.bisect_left(self.times, before)
@@ -131,11 +137,12 @@ class BudgetTracker:
         if slo.budgeting is Budgeting.TIMESLICES and slo.timeslice is not None:
             bad_n, total_n = ledger.slices(start, now, slo.timeslice.length_seconds,
                                            1 - slo.timeslice.good_threshold)
-            return budget_status(slo.id, slo.service, slo.objective_ratio, now, start,
-                                 float(bad_n), float(total_n), burns, region)
-        bad, total = ledger.window(start, now)
+            bad, total = float(bad_n), float(total_n)
+        else:
+            bad, total = ledger.window(start, now)
         return budget_status(slo.id, slo.service, slo.objective_ratio, now, start, bad, total,
-                             burns, region)
+                             burns, region, period_s=float(slo.period.seconds),
+                             observed_s=ledger.observed(start, now))
 
     def collect(self, source: MetricsSource, regions: Iterable[str], now: float) -> None:
         """One cycle from a MetricsSource (scrape or Prometheus): ingest every region."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from controlplane.cli import app
+from covenant.cli import app
 
 T0 = datetime(2024, 1, 1)
 

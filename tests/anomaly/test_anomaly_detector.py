@@ -16,6 +16,7 @@ from anomaly.errors import AnomalyError
 from anomaly.forecast import ForecastConfig
 from anomaly.scoring import ScorerConfig
 from anomaly.series import SeriesKey
+from kernel.clock import FakeClock
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 SMALL = DetectorConfig(
@@ -34,7 +35,7 @@ def seasonal(n: int, seed: int = 0) -> np.ndarray:
 
 
 def stream(values: np.ndarray, config: DetectorConfig = SMALL, step_min: int = 30) -> list[float]:
-    det = AnomalyDetector(config, clock=lambda: 0.0)
+    det = AnomalyDetector(config, clock=FakeClock())
     out = []
     for i, v in enumerate(values):
         out.append(det.observe("ams", "latency", T0 + timedelta(minutes=step_min * i), float(v)))
@@ -63,7 +64,7 @@ def test_a_spike_scores_high_after_warm_up() -> None:
 
 
 def test_messy_input_nan_duplicates_unsorted_and_gaps() -> None:
-    det = AnomalyDetector(SMALL, clock=lambda: 0.0)
+    det = AnomalyDetector(SMALL, clock=FakeClock())
     key = SeriesKey("iad", "errors")
     values = seasonal(200)
     minutes = list(range(200))
@@ -92,14 +93,14 @@ def test_constant_series_is_quiet_then_a_jump_is_flagged() -> None:
 
 
 def test_persistence_round_trip(tmp_path: Path) -> None:
-    det = AnomalyDetector(SMALL, clock=lambda: 0.0, model_dir=tmp_path)
+    det = AnomalyDetector(SMALL, clock=FakeClock(), model_dir=tmp_path)
     key = SeriesKey("syd", "traffic")
     for i, v in enumerate(seasonal(100)):
         det.observe(key.region, key.metric, T0 + timedelta(minutes=30 * i), float(v))
     det.refit(key)
     assert list(tmp_path.glob("*.json"))  # written at refit time
     assert det.save(tmp_path) == 1
-    restored = AnomalyDetector(SMALL, clock=lambda: 0.0)
+    restored = AnomalyDetector(SMALL, clock=FakeClock())
     assert restored.load(tmp_path) == 1
     when = T0 + timedelta(minutes=30 * 110)
     assert restored.expected(key.region, key.metric, when) == det.expected(
@@ -120,7 +121,7 @@ def test_corrupt_model_file_names_the_file(tmp_path: Path) -> None:
 
 
 def test_scoring_uses_the_cached_band_without_prophet(monkeypatch: pytest.MonkeyPatch) -> None:
-    det = AnomalyDetector(SMALL, clock=lambda: 0.0)
+    det = AnomalyDetector(SMALL, clock=FakeClock())
     key = SeriesKey("sin", "latency")
     for i, v in enumerate(seasonal(100)):
         det.observe(key.region, key.metric, T0 + timedelta(minutes=30 * i), float(v))
@@ -144,18 +145,18 @@ def test_scoring_uses_the_cached_band_without_prophet(monkeypatch: pytest.Monkey
 
 
 def test_refit_schedule_follows_the_injected_clock() -> None:
-    now = [0.0]
+    clock = FakeClock()
     config = replace(SMALL, refit_every_points=10**6, refit_interval_s=600.0)
-    det = AnomalyDetector(config, clock=lambda: now[0])
+    det = AnomalyDetector(config, clock=clock)
     key = SeriesKey("jnb", "latency")
     for i, v in enumerate(seasonal(80)):
         det.observe(key.region, key.metric, T0 + timedelta(minutes=i), float(v))
     assert det.due() == [key]  # enough points, never fitted
     assert det.refit_due() == 1
     assert det.due() == []
-    now[0] = 599.0
+    clock.set(599.0)
     assert det.due() == []
-    now[0] = 600.0
+    clock.set(600.0)
     assert det.due() == [key]
 
 
@@ -195,7 +196,7 @@ def test_sustained_rejects_zero_points() -> None:
 
 
 def test_refit_many_fits_several_series_on_threads() -> None:
-    det = AnomalyDetector(SMALL, clock=lambda: 0.0)
+    det = AnomalyDetector(SMALL, clock=FakeClock())
     keys = [SeriesKey("ams", "a"), SeriesKey("iad", "b"), SeriesKey("syd", "c")]
     for n, key in enumerate(keys):
         for i, v in enumerate(seasonal(90, seed=n)):

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from chaos.benchmark import ProxyBenchResult, percentile
+from bench.proxy import ProxyBenchResult, percentile
 
 BASE = ProxyBenchResult(
     transfer_bytes=1_000_000, transfers_per_mode=100, direct_mb_s=700.0, proxied_mb_s=560.0,

@@ -8,11 +8,11 @@ import random
 from collections.abc import Coroutine
 from typing import Any
 
-from chaos.clock import SystemClock
 from chaos.sockets import Side
 from chaos.stages import Chunk
 from chaos.toxic_spec import ToxicSpec
 from chaos.toxics import build_stage
+from kernel.clock import SystemClock
 from tests.waiting import eventually
 
 

@@ -25,6 +25,7 @@ from controlplane.observation import ProbeStatus, RegionObservation
 from controlplane.observe import Observer
 from controlplane.reconciler import Reconciler
 from controlplane.store import StateStore
+from tests.clocks import ListClock
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SHIFT_AT = 190  # cycles of normal first: the detector's first fit needs 150 points
@@ -86,14 +87,14 @@ def _plane(tmp_path: Path, shape: Shape, clock: list[float]
            ) -> tuple[Reconciler, AnomalyWatch, StateStore, CollectorRegistry, Lease]:
     desired = _desired()
     registry = CollectorRegistry()
-    watch = build_anomaly_watch(registry, tmp_path / "anomaly", clock=lambda: clock[0],
+    watch = build_anomaly_watch(registry, tmp_path / "anomaly", clock=ListClock(clock),
                                 refit_interval_s=5.0)
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
     observer = ScriptedObserver(desired, clock, desired.region_names()[1], shape)
     lease = build_lease(None, tmp_path, "test")
     reconciler = Reconciler(desired, cast(Observer, observer), LocalRouter(), store,
                             lease, ControlPlaneMetrics(registry),
-                            signals=watch.source, plots=watch.source, clock=lambda: clock[0])
+                            signals=watch.source, plots=watch.source, clock=ListClock(clock))
     return reconciler, watch, store, registry, lease
 
 
@@ -167,7 +168,7 @@ async def test_refit_runs_off_the_pass_and_a_restart_loads_the_models(tmp_path: 
         store.close()
 
     restarted = build_anomaly_watch(CollectorRegistry(), tmp_path / "anomaly",
-                                    clock=lambda: clock[0])
+                                    clock=ListClock(clock))
     assert restarted.restored == 6
     assert restarted.source.detector.due() == []
     key = detector.keys()[0]
@@ -193,7 +194,7 @@ async def test_a_restart_replays_the_recorded_cycles_into_a_warm_watch(tmp_path:
         store.close()
 
     fresh = build_anomaly_watch(CollectorRegistry(), tmp_path / "elsewhere",
-                                clock=lambda: clock[0])
+                                clock=ListClock(clock))
     assert fresh.restored == 0 and fresh.source.detector.due() == []
     # Two regions x 160 cycles x (latency, 5xx ratio, rate), each as the live watch had it.
     assert fresh.source.replay(history) == 2 * (160 + 160 + 160)

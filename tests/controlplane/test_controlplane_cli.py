@@ -8,8 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from typer.testing import CliRunner
 
-from controlplane.cli import app
 from controlplane.status import regions_table
+from covenant.cli import app
 
 
 def test_commands_registered() -> None:

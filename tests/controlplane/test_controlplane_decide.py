@@ -12,7 +12,7 @@ from controlplane.health import Health
 from controlplane.observation import ProbeStatus, RegionObservation
 
 POLICY = HealthPolicy(degrade_after=2, down_after=3, recover_after=3, min_dwell_s=3.0)
-DESIRED = default_desired(health=POLICY)
+DESIRED = default_desired(health=POLICY, slo=SloPolicy(enforce=False))  # SLOs: own tests
 NAMES = DESIRED.region_names()
 
 # One-letter codes for a region's cycle: good, slow, erroring, not ready, unreachable.

@@ -18,10 +18,11 @@ from controlplane.desired import DesiredState, HealthPolicy, ProbePolicy, defaul
 from controlplane.health import Health
 from controlplane.observation import ProbeStatus, RegionObservation
 from controlplane.observe import Observer
-from controlplane.settings import Settings
-from controlplane.stack import region_fault_injection, settings_env
 from core_api.app import create_app
 from core_api.prepare import prepare_region
+from covenant.stack import region_fault_injection, settings_env
+from kernel.settings import Settings
+from tests.clocks import Ticking
 
 POLICY = HealthPolicy(degrade_after=2, min_dwell_s=0.0, recover_after=1)
 
@@ -69,8 +70,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
                     for r in base.regions if r.name in ("ams", "iad"))
     desired = base.model_copy(update={"regions": regions})
     async with httpx.AsyncClient(transport=ByHost(transports)) as client:
-        clock = iter(float(i) for i in range(10_000))
-        observer = Observer(desired, ByHost(transports), clock=lambda: next(clock))
+        observer = Observer(desired, ByHost(transports), clock=Ticking())
         yield World(desired, observer, client)
 
 

@@ -18,8 +18,10 @@ from controlplane.observe import (
     Scrape,
     count_requests,
     interval,
+    scrape_samples,
     summarise,
 )
+from tests.clocks import Ticking
 
 DESIRED = default_desired(probe=ProbePolicy(timeout_s=0.2, scrape_timeout_s=0.2))
 PORT_REGION = {8201 + i: r for i, r in enumerate(DESIRED.region_names())}
@@ -61,8 +63,7 @@ class World:
 async def test_one_frozen_observation_per_region() -> None:
     world = World()
     world.mode.update(syd="refuse", sin="reset", sfo="notready", jnb="slow")
-    clock = iter([10.0, 11.0])
-    observer = Observer(DESIRED, httpx.MockTransport(world.handle), clock=lambda: next(clock))
+    observer = Observer(DESIRED, httpx.MockTransport(world.handle), clock=Ticking(10.0))
     first = await observer.observe()
     world.counts["ams"] = [90, 10]
     second = await observer.observe()
@@ -90,8 +91,8 @@ async def test_probe_timeout_counts_as_unreachable() -> None:
 
 
 def test_counter_sums_and_garbage() -> None:
-    assert count_requests(metrics(7, 3)) == (10.0, 3.0)
-    assert count_requests("not {{ metrics") == (0.0, 0.0)
+    assert count_requests(scrape_samples(metrics(7, 3))) == (10.0, 3.0)
+    assert count_requests(scrape_samples("not {{ metrics")) == (0.0, 0.0)
 
 
 async def test_counter_reset_counts_from_zero() -> None:
@@ -112,7 +113,7 @@ def test_counts_the_core_api_exposition() -> None:
     m = ApiMetrics("syd")
     for status in (200, 200, 200, 503):
         m.observe("/v1/countries/{iso3}", "GET", status, 0.01)
-    assert count_requests(generate_latest(m.registry).decode()) == (4.0, 1.0)
+    assert count_requests(scrape_samples(generate_latest(m.registry).decode())) == (4.0, 1.0)
 
 
 async def test_a_healthy_region_is_cut_off_once_its_median_probe_is_known_slow() -> None:

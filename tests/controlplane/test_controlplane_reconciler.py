@@ -14,9 +14,9 @@ from controlplane.assembly import ControlPlane, build_control_plane
 from controlplane.desired import HealthPolicy, ProbePolicy
 from controlplane.fakes import fake_regions
 from controlplane.health import Health
-from controlplane.settings import Settings
 from controlplane.signals import Signals, StaticSignals
-from core_api.bus import Event, InProcessBus
+from kernel.bus import Event, InProcessBus
+from kernel.settings import Settings
 from tests.waiting import eventually
 
 POLICIES = {"probe": ProbePolicy(interval_s=0.1, timeout_s=0.3, scrape_timeout_s=0.3),

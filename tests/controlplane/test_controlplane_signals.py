@@ -22,17 +22,18 @@ from controlplane.desired import (
 from controlplane.fakes import fake_regions
 from controlplane.health import Health
 from controlplane.observation import ProbeStatus, RegionObservation
-from controlplane.settings import Settings
 from controlplane.signals import (
     RECORD_EVERY_S,
     RECORD_KEEP_S,
     CombinedSignals,
+    MinimumData,
     Signals,
     SloBudgetSignals,
     SloPolicySignals,
     StaticSignals,
-    signals_for,
 )
+from covenant.wiring import signals_for
+from kernel.settings import Settings
 
 NAMES = default_desired().region_names()
 
@@ -63,7 +64,8 @@ def test_slo_policy_reports_exhausted_budget_and_chaos_freeze() -> None:
 
 def test_chaos_freeze_pauses_chaos_only_when_enforced() -> None:
     inputs = Inputs(chaos_freeze="error budget exhausted: x")
-    idle = decide(default_desired(), _obs(0.02, 0), ReconcilerState(), 0, inputs)
+    idle = decide(default_desired(slo=SloPolicy(enforce=False)), _obs(0.02, 0),
+                  ReconcilerState(), 0, inputs)
     assert ActionKind.PAUSE_CHAOS not in {a.kind for a in idle.actions}
     enforcing = default_desired(slo=SloPolicy(enforce=True))
     d = decide(enforcing, _obs(0.02, 0), ReconcilerState(), 0, inputs)
@@ -114,7 +116,8 @@ async def test_live_slo_budgets_from_scrapes_degrade_a_region(tmp_path: Path) ->
                 "slo": SloPolicy(enforce=True)}
     async with fake_regions(**policies) as (desired, fakes, servers), \
             httpx.AsyncClient() as client:
-        signals, on_scrape = signals_for(True, False)
+        # A test minute is not 2% of a month: let the policy act on what it has.
+        signals, on_scrape, _ = signals_for(True, False, minimums=MinimumData(1, 0.0))
         plane = build_control_plane(desired, Settings(data_dir=tmp_path), signals=signals,
                                     on_scrape=on_scrape)
         try:
@@ -136,11 +139,14 @@ async def test_live_slo_budgets_from_scrapes_degrade_a_region(tmp_path: Path) ->
 
 
 def test_signals_for_wires_only_what_is_switched_on() -> None:
-    assert signals_for(False, False) == (None, None)
-    source, hook = signals_for(False, True)
-    assert isinstance(source, CombinedSignals) and hook is None
-    source, hook = signals_for(True, False)
-    assert source is not None and hook is not None
+    assert signals_for(False, False) == (None, None, None)
+    source, hook, feed = signals_for(False, True)
+    assert isinstance(source, CombinedSignals) and hook is None and feed is None
+    source, hook, feed = signals_for(True, False)
+    assert source is not None and hook is not None and feed is None
+    # With Prometheus the budgets are fed by queries, not by the observer's scrapes.
+    source, hook, feed = signals_for(True, False, prometheus_url="http://127.0.0.1:9")
+    assert source is not None and hook is None and feed is not None
 
 
 class _Tracker:
@@ -184,3 +190,44 @@ async def test_budgets_and_verdicts_are_recorded_for_the_deploy_gate(tmp_path: P
         assert [(r.at, r.remaining) for r in store.latest_budgets()] == [(later, 0.5)]
     finally:
         store.close()
+
+
+async def test_an_open_incident_that_spent_a_fifth_of_a_budget_requires_a_postmortem(
+        tmp_path: Path) -> None:
+    """The live path hands the reconciler's incidents to the policy: syd's incident opened
+    when 10% of the budget was spent; a minute later 45% is, so it consumed 35% (> 20%)."""
+    from controlplane.decide import OpenIncident
+    from controlplane.signals import incident_windows
+    from slo.policy import DecisionKind
+    from slo.store import SloStore
+
+    store = SloStore(f"sqlite:///{tmp_path / 'state.db'}")
+    tracker = _Tracker(remaining=0.9)
+    open_now: list[OpenIncident] = []
+    source = SloBudgetSignals(tracker, store.record, lambda: incident_windows(open_now))
+    try:
+        source.signals({}, 1000.0)  # the snapshot before the incident
+        assert source.recording is not None
+        await source.recording
+        open_now.append(OpenIncident("inc-syd-1", "syd", "down", 1000.0))
+        tracker.remaining = 0.55
+        source.signals({}, 1000.0 + RECORD_EVERY_S)
+        assert source.recording is not None
+        await source.recording
+        postmortems = [d for d in store.decisions()
+                       if d.kind is DecisionKind.POSTMORTEM_REQUIRED]
+        assert [(d.incident_id, d.slo_id) for d in postmortems] == [
+            ("inc-syd-1", "core-api-availability")]
+        assert "consumed 35.0%" in postmortems[0].reason
+    finally:
+        store.close()
+
+
+def test_incident_windows_rank_a_region_down_p1_and_degraded_p2() -> None:
+    from controlplane.decide import OpenIncident
+    from controlplane.signals import incident_windows
+
+    windows = incident_windows([OpenIncident("a", "syd", "down", 1.0),
+                                OpenIncident("b", "ams", "degraded", 2.0)])
+    assert [(w.id, w.region, w.priority, w.opened_at, w.resolved_at) for w in windows] == [
+        ("a", "syd", "P1", 1.0, None), ("b", "ams", "P2", 2.0, None)]

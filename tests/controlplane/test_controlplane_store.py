@@ -10,8 +10,8 @@ from controlplane.decide import ReconcilerState, decide
 from controlplane.desired import HealthPolicy, default_desired
 from controlplane.errors import StoreError
 from controlplane.observation import ProbeStatus, RegionObservation
-from controlplane.settings import state_store_url
 from controlplane.store import StateStore
+from kernel.settings import state_store_url
 
 DESIRED = default_desired(health=HealthPolicy(min_dwell_s=0, recover_after=1))
 
@@ -102,35 +102,6 @@ def test_prune_drops_old_observations_and_verdicts_only(tmp_path: Path) -> None:
     store.close()
 
 
-def _old_store_gains_the_added_columns(url: str) -> None:
-    """create_all never alters a table: opening an older store adds the new column, keeps
-    its rows (p99 unknown) and records the p99 from then on."""
-    import sqlalchemy as sa
-
-    StateStore(url).close()
-    engine = sa.create_engine(url)
-    with engine.begin() as old:  # the table as stores made it before the column existed
-        for added in ("latency_p99_s", "request_rate"):
-            old.execute(sa.text(f"ALTER TABLE cp_observations DROP COLUMN {added}"))
-        old.execute(sa.text(
-            "INSERT INTO cp_observations (at, region, status, latency_s, requests, errors, "
-            "detail) VALUES (1.0, 'ams', 'up', 0.01, 10, 0, '')"))
-    engine.dispose()
-    store = StateStore(url)
-    try:
-        store.record_cycle(2.0, [RegionObservation("ams", 2.0, ProbeStatus.UP, 0.01, 10, 0,
-                                                   True, request_rate=10.0, latency_p99_s=0.2)],
-                           [], {})
-        assert [(o.request_rate, o.latency_p99_s) for o in store.history(10)] == [
-            (None, None), (10.0, 0.2)]
-    finally:
-        store.close()
-    StateStore(url).close()  # opening it again finds the column there
-
-
-def test_an_older_sqlite_store_gains_the_added_columns(tmp_path: Path) -> None:
-    _old_store_gains_the_added_columns(f"sqlite:///{tmp_path / 'state.db'}")
-
-
-def test_an_older_postgres_store_gains_the_added_columns(postgres_url: str) -> None:
-    _old_store_gains_the_added_columns(postgres_url)
+# Older stores gaining the p99 and request-rate columns (once an ALTER TABLE at open, now the
+# state migrations): tests/kernel/test_state_migrations.py and its PostgreSQL twin under
+# tests/integration/kernel.

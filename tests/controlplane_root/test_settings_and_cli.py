@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from controlplane.cli import app
-from controlplane.settings import SettingsError, load_settings
+from covenant.cli import app
+from kernel.settings import SettingsError, load_settings
 
 
 def test_defaults_are_the_embedded_default(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from controlplane.settings import Settings
 from core_api.app import create_app
 from core_api.prepare import prepare_region
+from kernel.settings import Settings
 
 TEMPLATE_REGIONS = ("ams", "iad")
 

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from controlplane.settings import Settings
 from core_api.app import create_app
 from core_api.errors import ConfigurationError
 from core_api.faults import FaultSpec, FaultSwitch
+from kernel.settings import Settings
 
 from .conftest import Api, open_api
 

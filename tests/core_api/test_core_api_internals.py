@@ -9,12 +9,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from controlplane.settings import Settings
-from core_api import bench
+from bench import api as bench_api
 from core_api.database import database_url
 from core_api.errors import ConfigurationError
 from core_api.projects import ProjectPageView, ProjectView
 from core_api.schemas import ProjectPage
+from kernel.settings import Settings
 
 
 def test_database_url_per_region(tmp_path: Path) -> None:
@@ -39,7 +39,7 @@ def test_fast_project_json_equals_the_typed_model() -> None:
 def test_bench_prints_one_json_object_last(monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     figures = {"closed_loop": {}, "targets": {"writes_at_least_500": True}}
-    monkeypatch.setattr(bench, "run", lambda concurrency, duration, rate: figures)
-    bench.run_cli(as_json=True, concurrency=1, duration=1.0, rate=1.0)
+    monkeypatch.setattr(bench_api, "run", lambda concurrency, duration, rate: figures)
+    bench_api.run_cli(as_json=True, concurrency=1, duration=1.0, rate=1.0)
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(last) == figures

@@ -9,11 +9,11 @@ from alembic import command
 from sqlalchemy import func, inspect, select
 from typer.testing import CliRunner
 
-from controlplane.cli import app
 from core_api import migrate
 from core_api.database import Database
 from core_api.models import CountryRow, ProjectRow, RegionRow, SectorRow
 from core_api.regions import REGION_CODES
+from covenant.cli import app
 
 from .conftest import make_settings
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 from opentelemetry.sdk.trace import TracerProvider
 
-from controlplane.settings import Settings
 from core_api.app import create_app
 from core_api.logs import JsonFormatter
+from kernel.settings import Settings
 
 
 async def test_live_ready_health(api) -> None:

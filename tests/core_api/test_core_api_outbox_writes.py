@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select
 
-from controlplane.settings import Settings
 from core_api import projects as projects_module
 from core_api.database import Database
 from core_api.models import ProjectRow
 from core_api.outbox import OutboxEvent
+from kernel.settings import Settings
 from tests.waiting import eventually
 
 from .conftest import Api, open_api

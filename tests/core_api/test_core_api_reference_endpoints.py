@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controlplane.settings import REGIONS
+from kernel.regions import REGION_CODES as REGIONS
 
 
 def field_of(body: dict[str, object]) -> list[object]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core_api.bus import DedupeWindow, Event, InProcessBus, Outgoing, subject_matches
+from kernel.bus import DedupeWindow, Event, InProcessBus, Outgoing, subject_matches
+from kernel.clock import FakeClock
 from tests.waiting import eventually
 
 
@@ -30,13 +31,13 @@ def test_subject_matches_follows_nats_wildcards(pattern: str, subject: str, expe
 
 
 def test_dedupe_window_forgets_after_the_window() -> None:
-    now = [0.0]
-    window = DedupeWindow(10.0, monotonic=lambda: now[0])
+    clock = FakeClock()
+    window = DedupeWindow(10.0, clock)
     assert window.first_time("a")
-    now[0] = 5.0
+    clock.set(5.0)
     assert not window.first_time("a")
     assert window.first_time("b")
-    now[0] = 10.5
+    clock.set(10.5)
     assert window.first_time("a")  # 10.5 s after its first sighting: outside the window
     assert not window.first_time("b")  # 5.5 s after: still inside
 

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 
 import pytest
 
-from controlplane.settings import Settings
 from core_api.cache import (
     CacheError,
     NullCache,
@@ -15,6 +14,7 @@ from core_api.cache import (
     cache_key,
     read_through,
 )
+from kernel.settings import Settings
 
 
 @pytest.mark.parametrize(

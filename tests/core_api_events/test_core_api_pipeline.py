@@ -9,16 +9,17 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.settings import Settings
-from core_api.bus import BusError, Handler, InProcessBus, Subscription, build_bus
 from core_api.cache import NullCache
 from core_api.cache_invalidator import CacheInvalidator
 from core_api.db import Base
 from core_api.events import EventPipeline, build_event_pipeline
-from core_api.nats_bus import NatsBus
 from core_api.outbox import OutboxEvent
 from core_api.relay import OutboxRelay
 from core_api.relay_policy import BackoffPolicy
+from kernel.bus import BusError, Handler, InProcessBus, Subscription
+from kernel.buses import build_bus
+from kernel.nats_bus import NatsBus
+from kernel.settings import Settings
 from tests.waiting import eventually
 
 
@@ -38,7 +39,7 @@ def test_defaults_are_in_process_without_invalidator(sessions: sessionmaker[Sess
 
 def test_nats_settings_choose_jetstream_with_stream_and_prefix() -> None:
     bus = build_bus(Settings(nats_url="nats://127.0.0.1:1", nats_stream="S1",
-                             nats_subject_prefix="t1."))
+                             nats_subject_prefix="t1.").bus)
     assert isinstance(bus, NatsBus)
     assert (bus.stream, bus.subjects, bus.subject_prefix) == ("S1", ["t1.covenant.>"], "t1.")
 

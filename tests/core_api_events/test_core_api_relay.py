@@ -13,12 +13,13 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core_api.bus import BusError, Event, InProcessBus, Outgoing
 from core_api.db import Base
 from core_api.events import EventPipeline
 from core_api.outbox import OutboxEvent, enqueue
 from core_api.relay import OutboxRelay
 from core_api.relay_policy import BackoffPolicy, next_wait, prune_due
+from kernel.bus import BusError, Event, InProcessBus, Outgoing
+from kernel.clock import FakeClock
 from tests.waiting import eventually
 
 
@@ -183,17 +184,16 @@ def test_prune_due_first_time_then_once_per_interval() -> None:
 async def test_published_rows_are_pruned_after_the_retention(
     sessions: sessionmaker[Session],
 ) -> None:
-    now = [datetime(2026, 1, 1, tzinfo=UTC)]
-    relay = OutboxRelay(
-        sessions, InProcessBus(), clock=lambda: now[0], retention=timedelta(days=7)
-    )
+    clock = FakeClock(wall_offset=datetime(2026, 1, 1, tzinfo=UTC).timestamp())
+    relay = OutboxRelay(sessions, InProcessBus(), clock=clock, retention=timedelta(days=7))
     write(sessions, 2)
     assert await relay.run_once() == 2
-    now[0] += timedelta(days=6)
+    clock.advance(timedelta(days=6).total_seconds())
     recent = write(sessions, 1)
     assert await relay.run_once() == 1
     pending = write(sessions, 1)
-    now[0] += timedelta(days=1, seconds=1)  # the first two are now 7 days and 1 s old
+    # the first two are now 7 days and 1 s old
+    clock.advance(timedelta(days=1, seconds=1).total_seconds())
     assert relay.prune() == 2
     with sessions() as session:
         assert set(session.scalars(select(OutboxEvent.id)).all()) == set(recent + pending)

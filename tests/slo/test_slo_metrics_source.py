@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from kernel.exposition import Sample
 from slo.errors import MetricsSourceError
-from slo.metrics_source import PrometheusSource, Sample, ScrapeSource, parse_exposition
+from slo.metrics_source import PrometheusSource, ScrapeSource
 
 EXPOSITION = """# HELP http_requests_total Requests.
 # TYPE http_requests_total counter
@@ -22,20 +23,6 @@ http_request_duration_seconds_sum{region="ams",route="/a",method="GET"} 0.9
 # TYPE covenant_region_up gauge
 covenant_region_up{region="ams"} 1
 """
-
-
-def test_parse_exposition() -> None:
-    samples = parse_exposition(EXPOSITION)
-    assert samples[0] == Sample("http_requests_total",
-                                {"region": "ams", "route": "/a", "method": "GET", "status": "200"},
-                                12.0)
-    names = [s.name for s in samples]
-    assert names.count("http_request_duration_seconds_bucket") == 3
-    assert samples[-1].name == "covenant_region_up" and samples[-1].value == 1.0
-    with pytest.raises(TypeError):
-        samples[0].labels["x"] = "y"  # type: ignore[index]
-    with pytest.raises(MetricsSourceError):
-        parse_exposition("this is { not metrics")
 
 
 def test_scrape_source_uses_the_injected_transport() -> None:

@@ -138,7 +138,7 @@ def test_sloth_window_template_with_spaces() -> None:
 def test_cli_generate(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from controlplane.cli import app
+    from covenant.cli import app
 
     res = CliRunner().invoke(app, ["slo", "generate", str(default_spec_path()), "--out",
                                    str(tmp_path), "--no-tests"])

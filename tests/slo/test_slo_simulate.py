@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from controlplane.cli import app
+from covenant.cli import app
 from slo.promfn import STEP, prom_rate
 from slo.promtest import outage_bound
 from slo.simulate import Scenario, SimulationError, simulate

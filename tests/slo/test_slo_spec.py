@@ -8,7 +8,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from controlplane.cli import app
+from covenant.cli import app
 from slo.errors import SpecError
 from slo.model import Budgeting, SliKind
 from slo.openslo import export_openslo, import_openslo

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
+from kernel.exposition import Sample
 from slo.budget import BudgetStatus
-from slo.metrics_source import Sample
 from slo.spec import default_spec_path, load_group, parse_spec, to_model
 from slo.tracker import BudgetTracker
 
@@ -101,3 +101,24 @@ def test_timeslices() -> None:
                        T0 + 60 * minute + 1)
     st = tracker.status(T0 + 60 * 30 + 1)[0]
     assert (st.bad, st.total) == (1.0, 7.0)
+
+
+@pytest.mark.parametrize(("window", "first", "now", "observed"), [
+    ("7d", T0, T0 + 45, 45.0),  # since the first sample (a baseline)
+    ("7d", T0, T0 + 8 * 86400, 7 * 86400.0),  # capped at the rolling period
+    ("calendar-month", T0 - 3600, T0 + 600, 600.0),  # a month began at T0: counts from it
+])
+def test_observation_span_for_the_policys_minimum(window: str, first: float, now: float,
+                                                  observed: float) -> None:
+    spec = {"version": "prometheus/v1", "service": "s", "slos": [
+        {"name": "a", "objective": 99, "time_window": window,
+         "sli": {"ratio": {"selector": 'region="ams"'}}, "alerting": {"name": "A"}},
+        {"name": "b", "objective": 99, "time_window": window,
+         "sli": {"ratio": {"selector": 'region="iad"'}}, "alerting": {"name": "B"}}]}
+    slos = to_model(parse_spec(spec)).slos
+    tracker = BudgetTracker(slos)
+    for at in (first, (first + now) / 2, now):
+        tracker.ingest("ams", [_req("ams", "200", at - first)], at)
+    a, b = tracker.status(now)
+    assert (a.observed_s, a.period_s) == (observed, float(slos[0].period.seconds))
+    assert (b.observed_s, b.elapsed_share) == (0.0, 0.0)  # never sampled: nothing observed

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from controlplane.cli import app
+from covenant.cli import app
 
 
 def test_bench_proxy_json_last_line() -> None:

@@ -17,7 +17,7 @@ async def test_serve_with_config(tmp_path: Path, echo_port: int) -> None:
     config = tmp_path / "proxies.json"
     proxies = [{"name": "echo", "upstream": f"127.0.0.1:{echo_port}", "listen": "127.0.0.1:0"}]
     config.write_text(json.dumps(proxies))
-    command = [sys.executable, "-c", "from controlplane.cli import main; main()"]
+    command = [sys.executable, "-c", "from covenant.cli import main; main()"]
     command += ["chaos", "proxy", "serve"]
     process = await asyncio.create_subprocess_exec(
         *command, "--port", "0", "--config", str(config), stderr=subprocess.PIPE

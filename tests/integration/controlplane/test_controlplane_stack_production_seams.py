@@ -11,10 +11,10 @@ import sqlalchemy as sa
 
 from controlplane.desired import StackPorts, load_desired
 from controlplane.leader import PostgresLease
-from controlplane.settings import load_settings
-from controlplane.stack import Stack
-from core_api.bus import Event
-from core_api.nats_bus import NatsBus
+from covenant.stack import Stack
+from kernel.bus import Event
+from kernel.nats_bus import NatsBus
+from kernel.settings import load_settings
 from tests.waiting import eventually
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.waiting import wait_until
 
-CLI = "from controlplane.cli import main; main()"
+CLI = "from covenant.cli import main; main()"
 
 
 def _wait_for(path: Path, proc: subprocess.Popen[str], timeout: float) -> None:
@@ -45,12 +45,27 @@ def test_up_prints_table_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         assert len(children) == 6 and all(c.is_running() for c in children)
         r = httpx.get(stack["front_door"] + "/v1/countries/ZAF", timeout=10)
         assert r.status_code == 200 and r.headers["x-covenant-served-by"] == "jnb"
-        status = subprocess.run([sys.executable, "-c", CLI, "status", "--once", "--url",
+        # Not a terminal: the table once, then exit, with no per-request log lines.
+        status = subprocess.run([sys.executable, "-c", CLI, "status", "--url",
                                  stack["control_plane"]], capture_output=True, text=True,
                                 env=env, timeout=60)
         assert status.returncode == 0, status.stderr
         assert all(region in status.stdout for region in ("ams", "iad", "syd", "jnb"))
         assert "healthy" in status.stdout
+        assert "HTTP Request" not in status.stdout + status.stderr
+        # SLOs are enforced out of the box: budgets are recorded from the first passes on,
+        # and a young system is "insufficient data", not a freeze.
+        slo_env = {**env, "COVENANT_DATA_DIR": str(tmp_path / "d")}
+
+        def budgets_shown() -> bool:
+            shown = subprocess.run([sys.executable, "-c", CLI, "slo", "status"],
+                                   capture_output=True, text=True, env=slo_env, timeout=60)
+            return shown.returncode == 0 and "core-api-availability-syd" in shown.stdout
+        wait_until(budgets_shown, "covenant slo status to show budgets", 60, interval=1)
+        shown = subprocess.run([sys.executable, "-c", CLI, "slo", "status"],
+                               capture_output=True, text=True, env=slo_env, timeout=60)
+        assert "insufficient data" in shown.stdout and "freeze_" not in shown.stdout, \
+            shown.stdout
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)

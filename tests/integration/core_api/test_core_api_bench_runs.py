@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core_api.bench import run
+from bench.api import run
 
 
 def test_bench_measures_both_servers_and_writes_through_the_outbox() -> None:

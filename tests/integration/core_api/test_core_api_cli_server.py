@@ -25,7 +25,7 @@ def test_covenant_api_serves_and_logs_json_with_trace_ids(tmp_path: Path) -> Non
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COVENANT_", "OTEL_"))}
     env["COVENANT_DATA_DIR"] = str(tmp_path)
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from controlplane.cli import main; main()", "api",
+        [sys.executable, "-c", "from covenant.cli import main; main()", "api",
          "--region", "ams", "--port", "0", "--log-level", "DEBUG"],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
     )

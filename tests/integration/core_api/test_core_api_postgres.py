@@ -6,13 +6,13 @@ import httpx
 from alembic import command
 from sqlalchemy import func, select
 
-from controlplane.settings import Settings
 from core_api import migrate
 from core_api.app import create_app
 from core_api.database import Database
 from core_api.models import ProjectRow
 from core_api.outbox import OutboxEvent
 from core_api.prepare import seed_regions, upgrade_regions
+from kernel.settings import Settings
 
 
 def pg_settings(url: str, tmp_path) -> Settings:  # type: ignore[no-untyped-def]

@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx
 import redis
 
-from controlplane.settings import Settings
 from core_api.app import create_app
 from core_api.prepare import prepare_region
+from kernel.settings import Settings
 from tests.waiting import eventually
 
 REGION = "syd"  # a region few other tests touch in the shared Redis

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import redis
 
-from controlplane.settings import Settings
 from core_api.app import create_app
 from core_api.prepare import prepare_region
+from kernel.settings import Settings
 from tests.waiting import eventually
 
 

@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from controlplane.cli import app
+from covenant.cli import app
 
 
 def test_bench_outbox_prints_one_json_object_last(nats_url: str) -> None:

@@ -10,10 +10,10 @@ import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.settings import Settings
 from core_api.cache import RedisCache, build_cache, cache_key
 from core_api.events import build_event_pipeline
 from core_api.outbox import enqueue
+from kernel.settings import Settings
 from tests.waiting import eventually
 
 

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core_api.bus import BusError, Event, Outgoing
-from core_api.nats_bus import NatsBus
 from core_api.outbox import OutboxEvent, enqueue
 from core_api.relay import OutboxRelay
+from kernel.bus import BusError, Event, Outgoing
+from kernel.nats_bus import NatsBus
 from tests.waiting import eventually
 
 

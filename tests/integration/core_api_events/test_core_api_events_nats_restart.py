@@ -11,10 +11,10 @@ import nats
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core_api.nats_bus import NatsBus
 from core_api.outbox import OutboxEvent, enqueue
 from core_api.relay import OutboxRelay
 from core_api.relay_policy import BackoffPolicy
+from kernel.nats_bus import NatsBus
 from tests.waiting import eventually
 
 

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core_api.bus import InProcessBus, Outgoing
 from core_api.outbox import enqueue
 from core_api.relay import OutboxRelay
+from kernel.bus import InProcessBus, Outgoing
 from tests.waiting import eventually
 
 

@@ -10,13 +10,13 @@ from collections.abc import Iterator, Sequence
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from controlplane.settings import Settings
-from core_api.bus import Event, InProcessBus, Outgoing
 from core_api.database import Database
 from core_api.events import build_event_pipeline
 from core_api.outbox import enqueue
 from core_api.prepare import upgrade_regions
 from core_api.relay import OutboxRelay, unpublished_ids
+from kernel.bus import Event, InProcessBus, Outgoing
+from kernel.settings import Settings
 from tests.waiting import eventually
 
 REGIONS = ("ams", "iad")

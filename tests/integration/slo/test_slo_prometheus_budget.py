@@ -9,22 +9,18 @@ Prometheus' view of those instants through PrometheusSource: both BudgetTrackers
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
 from slo.metrics_source import PrometheusSource, ScrapeSource
-from slo.rules import render_rules
 from slo.spec import default_spec_path, load_group
 from slo.tracker import BudgetTracker
+from tests.integration.promstack import exporter
+from tests.integration.promstack import prometheus as real_prometheus
 from tests.waiting import wait_until
 
 REGIONS = ("ams", "iad")
@@ -60,68 +56,13 @@ def _exposition(region: str, ok: int, err: int, fast: int, up: int) -> str:
     )
 
 
-def _exporter(region: str, state: _State) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server API)
-            body = _exposition(region, *STEPS[state.step][region]).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture()
 def prometheus(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], _State]]:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("prometheus is not installed; apt-get install prometheus")
     state = _State()
-    servers = {r: _exporter(r, state) for r in REGIONS}
+    servers = {r: exporter(lambda r=r: _exposition(r, *STEPS[state.step][r])) for r in REGIONS}
     targets = {r: f"http://127.0.0.1:{s.server_address[1]}/metrics" for r, s in servers.items()}
-    (tmp_path / "slo.rules.yml").write_text(render_rules(load_group(default_spec_path()).slos))
-    jobs = "\n".join(
-        f"  - job_name: core-{r}\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{s.server_address[1]}']" for r, s in servers.items())
-    (tmp_path / "prometheus.yml").write_text(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        f"rule_files: ['{tmp_path / 'slo.rules.yml'}']\nscrape_configs:\n{jobs}\n")
-    port = _free_port()
-    log = (tmp_path / "prometheus.log").open("w")
-    proc = subprocess.Popen(
-        [binary, f"--config.file={tmp_path / 'prometheus.yml'}",
-         f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        def ready() -> bool:
-            try:
-                return httpx.get(f"{url}/-/ready", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-        wait_until(ready, "Prometheus to be ready", timeout=30, interval=0.1)
+    with real_prometheus(tmp_path, servers) as url:
         yield url, targets, state
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
-        for s in servers.values():
-            s.shutdown()
-            s.server_close()
 
 
 def test_direct_scrape_and_prometheus_give_the_same_budget(

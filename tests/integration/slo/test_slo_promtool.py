@@ -124,7 +124,7 @@ def test_bench_command_prints_one_json_object_last() -> None:
 
     from typer.testing import CliRunner
 
-    from controlplane.cli import app
+    from covenant.cli import app
 
     res = CliRunner().invoke(app, ["bench", "slo", "--slos", "20", "--days", "1", "--json"])
     assert res.exit_code == 0, res.output

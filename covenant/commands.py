@@ -1,0 +1,44 @@
+"""`covenant up`: the composition root's own command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", help="covenant.yaml: regions, policies, ports, and settings (PostgreSQL, "
+    "NATS and Redis URLs).")]
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    app.command("up")(up)
+
+
+def up(config: ConfigOption = None) -> None:
+    """Start the whole stack: six region APIs behind their proxies, the front door, the
+    control-plane API and the reconciler. Ctrl-C (or SIGTERM) stops it all cleanly."""
+    from chaos.runner import run
+    from controlplane.desired import default_desired, load_desired
+    from controlplane.errors import ControlPlaneError
+    from covenant.preflight import check
+    from covenant.up import run_up
+    from kernel.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(config)
+        desired = load_desired(config) if config else default_desired()
+    except (ControlPlaneError, SettingsError) as exc:
+        typer.echo(f"covenant up: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    problems = check(settings, desired.region_names())
+    for problem in problems:
+        typer.echo(f"covenant up: {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
+    try:
+        run(run_up(desired, settings))  # uvloop: the probes, front door and proxies share it
+    except (ControlPlaneError, SettingsError) as exc:
+        typer.echo(f"covenant up: {exc}", err=True)
+        raise typer.Exit(1) from exc

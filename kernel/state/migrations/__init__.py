@@ -1,0 +1,1 @@
+"""Alembic scripts of the state database (``kernel.state.migrate`` runs them)."""

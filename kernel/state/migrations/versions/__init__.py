@@ -1,0 +1,1 @@
+"""Revisions of the state database, oldest first by number."""
