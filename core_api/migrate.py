@@ -10,13 +10,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
+from kernel.migrations import alembic_config as shipped_config
+
 
 def alembic_config(connection: Connection | None = None) -> Config:
-    config = Config()
-    config.set_main_option("script_location", "core_api:migrations")
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
+    return shipped_config("core_api:migrations", connection)
 
 
 @lru_cache(maxsize=1)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
+from kernel.matchers import Matcher
 from slo.period import Period
-from slo.selector import Matcher
 
 
 class SliKind(StrEnum):

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kernel.matchers import Matcher, matches_all
 from slo.burn import Severity, alert_windows, rule_windows
 from slo.errors import SloError
 from slo.model import SLO, SliKind
 from slo.promfn import STEP, Ratio, SliceSeries, prom_avg_over_time, prom_rate, ratio_div
 from slo.rules import fmt
-from slo.selector import Matcher, matches_all
 
 _CANDIDATES = ("500", "503", "200", "error", "ok", "true", "false", "1", "0")
 

@@ -17,10 +17,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kernel.matchers import LABEL_NAME, Matcher, parse_selector, render_selector
 from slo.errors import SpecError
 from slo.model import SLO, AlertMeta, Budgeting, Sli, SliKind, SLOGroup, Timeslice
 from slo.period import CALENDAR_MONTH, ROLLING, parse_duration, parse_period
-from slo.selector import LABEL_NAME, Matcher, parse_selector, render_selector
 
 VERSION = "prometheus/v1"
 _WINDOW_TPL = re.compile(r"\{\{\s*\.window\s*\}\}")

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from kernel.exposition import MetricsSource, Sample
+from kernel.matchers import matches_all
 from slo.budget import BudgetStatus, budget_status, window_burn
 from slo.burn import rule_windows
 from slo.model import SLO, Budgeting, SliKind
-from slo.selector import matches_all
 
 log = logging.getLogger(__name__)
 SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]

@@ -22,6 +22,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, inspect, text
 
 from kernel.errors import KernelError
+from kernel.migrations import alembic_config
 
 VERSION_TABLE = "covenant_state_version"
 BASELINE = "0001"
@@ -45,11 +46,7 @@ class StateSchemaError(KernelError):
 
 
 def state_alembic_config(connection: Connection | None = None) -> Config:
-    config = Config()
-    config.set_main_option("script_location", "kernel.state:migrations")
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
+    return alembic_config("kernel.state:migrations", connection)
 
 
 @lru_cache(maxsize=1)

@@ -106,6 +106,7 @@ def test_a_revision_from_a_newer_release_is_refused(url: str) -> None:
         SloStore(url)
 
 
+@pytest.mark.integration  # a subprocess
 def test_the_kernel_migrates_without_importing_another_covenant_package(url: str) -> None:
     """The kernel is the neutral base: running its history (env.py and all revisions) pulls
     in no other Covenant package."""

@@ -16,7 +16,7 @@ from slo.budget import (
 )
 from slo.burn import alert_windows, burn_factor, burn_rate, is_burning, rule_windows
 from slo.period import parse_duration, parse_period, prom_duration
-from slo.selector import parse_selector, render_selector
+from kernel.matchers import parse_selector, render_selector
 
 
 @pytest.mark.parametrize(("objective", "budget"), [(0.999, 0.001), (0.9995, 0.0005), (1.0, 0.0)])

@@ -12,13 +12,10 @@ from __future__ import annotations
 import importlib
 
 from alembic import context
-from sqlalchemy import Connection, create_engine
 
+from kernel.migrations import run_env
 from kernel.state.base import StateBase
 from kernel.state.migrate import VERSION_TABLE
-
-config = context.config
-target_metadata = StateBase.metadata
 
 
 def _import_rows() -> None:
@@ -27,35 +24,5 @@ def _import_rows() -> None:
         importlib.import_module(module.strip())
 
 
-def _ours(name: str | None, type_: str, parent_names: object) -> bool:
-    # The core API's own history may share the database: its tables are not ours to diff.
-    return type_ != "table" or name in target_metadata.tables
-
-
-def _run(connection: Connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        version_table=VERSION_TABLE,
-        include_name=_ours,
-        render_as_batch=connection.dialect.name == "sqlite",
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-def run_migrations_online() -> None:
-    _import_rows()
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
-        return
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
-    try:
-        with engine.begin() as conn:
-            _run(conn)
-    finally:
-        engine.dispose()
-
-
-run_migrations_online()
+_import_rows()
+run_env(StateBase.metadata, VERSION_TABLE)

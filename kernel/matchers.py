@@ -1,7 +1,9 @@
-"""PromQL label matchers (``region="ams", status=~"5.."``) parsed, rendered and applied in Python.
+"""Label matchers (``region="ams", status=~"5.."``) parsed, rendered and applied in Python.
 
-The native SLI kinds name their series with a selector; the rules render it into PromQL and the
-live budget tracker applies the very same matchers to scraped samples.
+Prometheus selectors and Alertmanager matchers share the grammar: the SLO rules render them
+into PromQL and the live budget tracker applies the very same matchers to scraped samples;
+runbook triggers match Alertmanager alerts' labels with them. Regexes are anchored, and a
+missing label counts as the empty string, as in Prometheus and Alertmanager.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ class Matcher:
         escaped = self.value.replace("\\", "\\\\").replace('"', '\\"')
         return f'{self.name}{self.op}"{escaped}"'
 
+    def __str__(self) -> str:
+        return self.render()
+
 
 def parse_selector(text: str) -> tuple[Matcher, ...]:
     """Parse ``a="b", c=~"d"`` (no braces); ValueError naming the bad part."""
@@ -51,6 +56,18 @@ def parse_selector(text: str) -> tuple[Matcher, ...]:
         out.append(Matcher(m.group(1), m.group(2), value))
         pos = m.end()
     return tuple(out)
+
+
+def parse_matcher(text: str) -> Matcher:
+    """Exactly one matcher; ``ValueError`` says what is wrong and shows the expected shape."""
+    try:
+        parsed = parse_selector(text)
+    except ValueError as exc:
+        raise ValueError(f"bad label matcher {text!r}: {exc}") from exc
+    if len(parsed) != 1:
+        raise ValueError(f"bad label matcher {text!r}; write one label=\"value\" with one "
+                         "of = != =~ !~ and a double-quoted value")
+    return parsed[0]
 
 
 def render_selector(metric: str, *groups: tuple[Matcher, ...]) -> str:
