@@ -1,7 +1,10 @@
-"""``covenant bench api``: a region API on SQLite next to a bare FastAPI endpoint.
+"""``covenant bench api``: a region API on SQLite next to a bare FastAPI endpoint, and the
+front door in front of the region API.
 
-Both run in real uvicorn processes on ephemeral ports for the whole run; scenarios go one
-after the other so each gets the machine. Also runnable as ``python -m bench.api``.
+All three run in real processes on ephemeral ports for the whole run (the front door is
+``python -m controlplane.frontdoor``, as ``covenant up`` starts it); scenarios take turns so
+a change in the machine's background load hits them alike. Also runnable as
+``python -m bench.api``.
 """
 
 from __future__ import annotations
@@ -82,6 +85,35 @@ def _server(kind: str, data_dir: str) -> Iterator[int]:
             proc.stdout.close()
 
 
+@contextmanager
+def _front_door(api: int, data_dir: str) -> Iterator[int]:
+    """The front door process (``python -m controlplane.frontdoor``) in front of the region
+    API: one region, the countries' homes from the core API's data, no control plane (every
+    home serves itself)."""
+    from controlplane.frontdoor_config import FrontDoorConfig
+    from core_api.countries import load_countries
+
+    homes = {code: c.home_region for c in load_countries() for code in (c.iso3, c.iso2)}
+    ready = Path(data_dir) / "frontdoor.ready.json"
+    config = FrontDoorConfig(endpoints={REGION: f"http://{HOST}:{api}"}, homes=homes,
+                             nearest={REGION: []}, default_region=REGION, host=HOST, port=0,
+                             ready_file=str(ready))
+    path = Path(data_dir) / "frontdoor.json"
+    path.write_text(config.to_json())
+    proc = subprocess.Popen([sys.executable, "-m", "controlplane.frontdoor", "--config",
+                             str(path), "--log-level", "WARNING"], env=child_env())
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"front door did not start (exit {proc.poll()})")
+            time.sleep(0.05)
+        yield int(json.loads(ready.read_text())["port"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
 async def _wait_ready(port: int, path: str) -> None:
     for _ in range(200):
         try:
@@ -118,10 +150,22 @@ async def _interleaved(scenarios: dict[str, tuple[int, loadgen.RequestFactory]],
     return merged
 
 
-async def _measure(bare: int, api: int, concurrency: int, duration: float,
+async def _interleaved_open(scenarios: dict[str, tuple[int, loadgen.RequestFactory]],
+                            rate: float, duration: float) -> dict[str, loadgen.Result]:
+    """Open loop, the scenarios taking ROUNDS turns each (as ``_interleaved``)."""
+    merged = {name: loadgen.Result() for name in scenarios}
+    for _ in range(ROUNDS):
+        for name, (port, make) in scenarios.items():
+            merged[name].extend(await loadgen.open_loop(HOST, port, make, rate,
+                                                        duration / ROUNDS))
+    return merged
+
+
+async def _measure(bare: int, api: int, door: int, concurrency: int, duration: float,
                    rate: float) -> dict[str, object]:
     await _wait_ready(bare, "/bare")
     await _wait_ready(api, "/ready")
+    await _wait_ready(door, "/ready")
     country = [loadgen.get_request(HOST, f"/v1/countries/{c}") for c in READ_COUNTRIES]
     page = loadgen.get_request(HOST, "/v1/projects?limit=50")
     bare_get = loadgen.get_request(HOST, "/bare")
@@ -131,6 +175,7 @@ async def _measure(bare: int, api: int, concurrency: int, duration: float,
         "bare": (bare, lambda i: bare_get),
         "get_country": (api, lambda i: country[i % len(country)]),
         "list_projects": (api, lambda i: page),
+        "front_door_get_country": (door, lambda i: country[i % len(country)]),
     }, concurrency, duration)
     open_results = {
         "get_country": loadgen.summary(await loadgen.open_loop(
@@ -138,13 +183,24 @@ async def _measure(bare: int, api: int, concurrency: int, duration: float,
         "list_projects": loadgen.summary(await loadgen.open_loop(
             HOST, api, lambda i: page, rate, duration)),
     }
+    # The front door beside the API directly, in turns: reads at `rate`, and POSTs routed by
+    # their body at half of it (added latency, not throughput).
+    door_open = await _interleaved_open({
+        "direct_get_country": (api, lambda i: country[i % len(country)]),
+        "get_country": (door, lambda i: country[i % len(country)]),
+    }, rate, duration)
+    door_open |= await _interleaved_open({
+        "direct_create_project": (api, lambda i: _post(i)),
+        "create_project": (door, lambda i: _post(i)),
+    }, rate / 2, duration)
     writes = await _interleaved({
         "bare": (bare, lambda i: bare_get),
-        "create_project": (api, lambda i: loadgen.post_request(
-            HOST, "/v1/projects", _post_body(i))),
+        "create_project": (api, lambda i: _post(i)),
+        "front_door_create_project": (door, lambda i: _post(i)),
     }, concurrency, duration)
     drain_s = await _drain_outbox(api)
-    results = {name: loadgen.summary(r) for name, r in reads.items()}
+    results = {name: loadgen.summary(r) for name, r in reads.items()
+               if not name.startswith("front_door")}
     results["create_project"] = loadgen.summary(writes["create_project"])
     for name in ("get_country", "list_projects"):
         results[name]["ratio_to_bare"] = round(
@@ -152,7 +208,35 @@ async def _measure(bare: int, api: int, concurrency: int, duration: float,
     results["create_project"]["ratio_to_bare"] = round(
         writes["create_project"].throughput / writes["bare"].throughput, 3)
     return {"closed_loop": results, "open_loop": open_results,
-            "outbox_drain_after_writes_s": round(drain_s, 3)}
+            "outbox_drain_after_writes_s": round(drain_s, 3),
+            "front_door": _door_figures(reads, writes, door_open, rate)}
+
+
+def _post(i: int) -> bytes:
+    return loadgen.post_request(HOST, "/v1/projects", _post_body(i))
+
+
+def _door_figures(reads: dict[str, loadgen.Result], writes: dict[str, loadgen.Result],
+                  opened: dict[str, loadgen.Result], rate: float) -> dict[str, object]:
+    """The front door against the API directly, measured in the same turns."""
+    closed = {"get_country": loadgen.summary(reads["front_door_get_country"]),
+              "create_project": loadgen.summary(writes["front_door_create_project"])}
+    closed["get_country"]["ratio_to_direct"] = round(
+        reads["front_door_get_country"].throughput / reads["get_country"].throughput, 3)
+    closed["create_project"]["ratio_to_direct"] = round(
+        writes["front_door_create_project"].throughput / writes["create_project"].throughput,
+        3)
+    open_loop = {name: loadgen.summary(r) for name, r in opened.items()}
+    return {
+        "closed_loop": closed, "open_loop": open_loop, "read_rate_rps": rate,
+        "write_rate_rps": rate / 2,
+        "added_p99_ms_get_country": round(open_loop["get_country"]["p99_ms"]
+                                          - open_loop["direct_get_country"]["p99_ms"], 3),
+        "added_p50_ms_get_country": round(open_loop["get_country"]["p50_ms"]
+                                          - open_loop["direct_get_country"]["p50_ms"], 3),
+        "added_p50_ms_create_project": round(open_loop["create_project"]["p50_ms"]
+                                             - open_loop["direct_create_project"]["p50_ms"], 3),
+    }
 
 
 async def _drain_outbox(port: int, timeout_s: float = 60.0) -> float:
@@ -179,8 +263,9 @@ def _outbox(db_file: Path) -> dict[str, int]:
 
 def run(concurrency: int, duration: float, rate: float) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="covenant-bench-") as data_dir, \
-            _server("bare", data_dir) as bare, _server("region", data_dir) as api:
-        figures = asyncio.run(_measure(bare, api, concurrency, duration, rate))
+            _server("bare", data_dir) as bare, _server("region", data_dir) as api, \
+            _front_door(api, data_dir) as door:
+        figures = asyncio.run(_measure(bare, api, door, concurrency, duration, rate))
         outbox = _outbox(Path(data_dir) / f"core_{REGION}.sqlite3")
     closed = figures["closed_loop"]
     opened = figures["open_loop"]
@@ -189,6 +274,11 @@ def run(concurrency: int, duration: float, rate: float) -> dict[str, object]:
     read_ratio = min(closed["get_country"]["ratio_to_bare"],
                      closed["list_projects"]["ratio_to_bare"])
     writes = closed["create_project"]["throughput_rps"]
+    front = figures["front_door"]
+    assert isinstance(front, dict)
+    door_ratio = front["closed_loop"]["get_country"]["ratio_to_direct"]
+    added_p99, added_write_p50 = front["added_p99_ms_get_country"], \
+        front["added_p50_ms_create_project"]
     return {
         "benchmark": "core_api", "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} "
@@ -199,6 +289,11 @@ def run(concurrency: int, duration: float, rate: float) -> dict[str, object]:
             "read_p99_ms_at_rate": read_p99, "read_p99_under_10ms": read_p99 < 10.0,
             "read_throughput_ratio": read_ratio, "read_ratio_at_least_0.5": read_ratio >= 0.5,
             "writes_per_s": writes, "writes_at_least_500": writes >= 500,
+            "front_door_ratio": door_ratio, "front_door_ratio_at_least_0.7": door_ratio >= 0.7,
+            "front_door_added_p99_ms": added_p99,
+            "front_door_added_p99_at_most_2ms": added_p99 <= 2.0,
+            "front_door_write_added_p50_ms": added_write_p50,
+            "front_door_write_added_p50_at_most_1ms": added_write_p50 <= 1.0,
         },
     }
 
@@ -215,6 +310,13 @@ def _print_table(result: dict[str, object]) -> None:
     for name, f in opened.items():
         print(f"open loop {result['open_loop_rate_rps']} req/s {name}: p50 {f['p50_ms']:.2f} ms, "
               f"p99 {f['p99_ms']:.2f} ms")
+    door = result["front_door"]
+    assert isinstance(door, dict)
+    for name, f in door["closed_loop"].items():
+        print(f"front door {name:<16}{f['throughput_rps']:>10.0f}{f['p50_ms']:>10.2f}"
+              f"{f['p99_ms']:>10.2f}{f['ratio_to_direct']:>8.2f} of direct{f['errors']:>8.0f}")
+    for name, f in door["open_loop"].items():
+        print(f"front door open loop {name}: p50 {f['p50_ms']:.2f} ms, p99 {f['p99_ms']:.2f} ms")
     print(f"outbox: {result['outbox']}")
     print(f"targets: {result['targets']}")
 

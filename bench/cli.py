@@ -9,10 +9,13 @@ is instant.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from bench.dashboards import Build
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object "
                                       "on the last line.")]
@@ -21,15 +24,22 @@ DataDirOption = Annotated[Path | None, typer.Option(
     "directory.")]
 
 
-def register(bench: typer.Typer) -> None:
-    """Add every benchmark to the ``bench`` group."""
+def register(bench: typer.Typer, build_observability: Build | None = None) -> None:
+    """Add every benchmark to the ``bench`` group; ``build_observability`` (the composition
+    root's dashboards and infra build) enables ``bench dashboards``."""
     bench.command("api")(bench_api)
     bench.command("outbox")(bench_outbox)
     bench.command("proxy")(bench_proxy)
     bench.command("region-failover")(bench_region_failover)
+    bench.command("db-failover")(bench_db_failover)
     bench.command("slo")(bench_slo)
     bench.command("anomaly")(bench_anomaly)
     bench.command("anomaly-pass")(bench_anomaly_pass)
+    bench.command("runbooks")(bench_runbooks)
+    bench.command("frontdoor-tracing")(bench_frontdoor_tracing)
+    bench.command("alert-path")(bench_alert_path)
+    if build_observability is not None:
+        bench.command("dashboards")(_bench_dashboards(build_observability))
 
 
 def bench_api(
@@ -122,6 +132,63 @@ def bench_region_failover(
     run(run_bench(trials, as_json, data_dir))
 
 
+def bench_db_failover(
+    trials: int = typer.Option(20, "--trials", min=1, help="Kills per system."),
+    as_json: AsJson = False,
+    systems: str = typer.Option("native,patroni-default,patroni-tuned", "--systems",
+                                help="Comma-separated: native, patroni-default, "
+                                "patroni-tuned."),
+    data_dir: DataDirOption = None,
+) -> None:
+    """A pair's primary killed under writes: RTO, detection, writes lost; Covenant's native
+    failover side by side with Patroni + etcd (defaults, and ttl 10 / loop_wait 2)."""
+    from bench.db_failover import run_cli
+
+    run_cli(trials, as_json, systems, data_dir)
+
+
+def bench_runbooks(
+    as_json: AsJson = False,
+    samples: int = typer.Option(200, "--samples", min=1, help="Alerts timed one by one."),
+    distinct: int = typer.Option(500, "--distinct", min=1, help="Distinct alerts."),
+    copies: int = typer.Option(20, "--copies", min=1, help="Notifications of each alert."),
+    runs: int = typer.Option(10_000, "--runs", min=1, help="Runs in the store when paging."),
+    data_dir: DataDirOption = None,
+) -> None:
+    """Runbooks through the control plane: alert -> first step, executor overhead per step,
+    webhook throughput with duplicates (exactly one run per alert), paging 10,000 runs, RSS."""
+    from bench.runbooks import run_cli
+
+    run_cli(as_json, samples, distinct, copies, runs_in_store=runs, data_dir=data_dir)
+
+
+def bench_frontdoor_tracing(
+    as_json: AsJson = False,
+    rounds: Annotated[int, typer.Option("--rounds", min=1, help="Rounds per mode, taken "
+                                        "in turns.")] = 6,
+    requests: Annotated[int, typer.Option("--requests", min=100,
+                                          help="Requests per round.")] = 10_000,
+    connections: Annotated[int, typer.Option("--connections", min=1, max=256)] = 8,
+) -> None:
+    """The front door's CPU per relayed request with tracing off, on (every span exported
+    over OTLP/HTTP), on with the client's traceparent, and on with 1% sampling."""
+    from bench.frontdoor_tracing import run_cli
+
+    run_cli(as_json, rounds, requests, connections)
+
+
+def bench_alert_path(
+    as_json: AsJson = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """A region answering 5xx through its own fault switch until the SLO alert fires in
+    Prometheus, Alertmanager notifies the control plane's webhook and the runbook starts:
+    the time of each hop (the real stack, Prometheus and Alertmanager; 1 s scrapes)."""
+    from bench.alert_path import run_cli
+
+    run_cli(as_json, data_dir)
+
+
 def bench_slo(
     slos: int = typer.Option(1000, "--slos", help="SLOs to generate rules for."),
     days: int = typer.Option(30, "--days", help="Days of 1-minute samples per region."),
@@ -169,3 +236,24 @@ def bench_anomaly_pass(
         for key, value in figures.items():
             typer.echo(f"{key}: {value}")
     typer.echo(json.dumps(figures))
+
+
+def _bench_dashboards(build: Build) -> Callable[..., None]:
+    def bench_dashboards(
+        as_json: AsJson = False,
+        repeats: Annotated[int, typer.Option("--repeats", min=1, help="Builds after the "
+                                             "first.")] = 5,
+    ) -> None:
+        """Build every dashboard (linted) and the Prometheus/Alertmanager config; < 2 s."""
+        import logging
+
+        from bench.dashboards import run
+
+        for name in ("slo", "dashboards", "infra"):  # keep the output to the figures
+            logging.getLogger(name).setLevel(logging.WARNING)
+        figures = run(build, repeats)
+        for key, value in figures.items():
+            typer.echo(f"{key}: {value}")
+        if as_json:
+            typer.echo(json.dumps(figures))
+    return bench_dashboards

@@ -3,6 +3,10 @@ ephemeral ports), a client load through its front door, and for each fault kind 
 time to detect (MTTD, from the incident the reconciler opened), time to reroute (seen from
 outside on /v1/routes), client errors; then one reconcile pass's CPU and resident memory.
 
+Beside the reads, a write load through the front door (``WriteLoad``: creates with an
+Idempotency-Key, retried until acknowledged) counts the writes answered 503 during each
+fault, and at the end the acknowledged writes lost (target 0) and any written twice.
+
 Fault kinds: the region's proxy disabled, 500 ms latency and connection resets (through the
 embedded Toxiproxy API), and ``errors``: the region API itself answering every request but
 /live and /metrics with HTTP 500 (its ``/_chaos/fault``, which ``covenant up`` mounts); the
@@ -22,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +49,9 @@ class Trial:
     errors_during: int
     errors_after_reroute_1s: int
     requests_during: int
+    writes_during: int = 0       # write attempts for the region's data while faulted
+    writes_503_during: int = 0   # of those, answered 503 (+ Retry-After) by the front door
+    writes_acked_during: int = 0
 
 
 @dataclass
@@ -70,6 +78,64 @@ class Load:
             await asyncio.sleep(0.15)
 
 
+@dataclass
+class WriteLoad:
+    """Project creates through the front door for one country per region, ~6 per second
+    each, with an Idempotency-Key: a write not acknowledged (503, 502, no answer) is sent
+    again with the same key until it is, as a careful client would."""
+
+    url: str
+    countries: dict[str, str]  # region -> an ISO3 whose home it is
+    log: list[tuple[float, str, int]] = field(default_factory=list)  # (t, home, status)
+    acked: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (home, id)
+    attempted: dict[str, str] = field(default_factory=dict)          # key -> home
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(base_url=self.url, timeout=10) as client:
+            await asyncio.gather(*(self._one(client, r, c) for r, c in self.countries.items()))
+
+    async def _one(self, client: httpx.AsyncClient, region: str, iso3: str) -> None:
+        while not self.stop.is_set():
+            key = f"bench-{uuid.uuid4()}"
+            self.attempted[key] = region
+            body = {"name": key, "country": iso3, "sector": "energy", "budget_usd": 1000}
+            while not self.stop.is_set():
+                started = time.time()
+                try:
+                    r = await client.post("/v1/projects", json=body,
+                                          headers={"idempotency-key": key})
+                    status = r.status_code
+                except httpx.HTTPError:
+                    status = 0
+                self.log.append((started, region, status))
+                if status == 201:
+                    self.acked[key] = (region, r.json()["id"])
+                    break
+                await asyncio.sleep(0.15)
+            await asyncio.sleep(0.15)
+
+    async def verify(self, countries: dict[str, str]) -> dict[str, int]:
+        """Every acknowledged write in its home exactly once; no write anywhere twice."""
+        names: dict[str, int] = {}
+        async with httpx.AsyncClient(base_url=self.url, timeout=30) as client:
+            for iso3 in countries.values():
+                offset = 0
+                while True:
+                    page = (await client.get("/v1/projects", params={
+                        "country": iso3, "limit": 200, "offset": offset})).json()
+                    for p in page["items"]:
+                        names[p["name"]] = names.get(p["name"], 0) + 1
+                    offset += len(page["items"])
+                    if not page["items"] or offset >= page["total"]:
+                        break
+        return {"writes_acknowledged": len(self.acked),
+                "acknowledged_writes_lost": sum(names.get(k, 0) == 0 for k in self.acked),
+                "writes_duplicated": sum(names.get(k, 0) > 1 for k in self.attempted),
+                "write_attempts": len(self.log),
+                "write_attempts_503": sum(s == 503 for *_, s in self.log)}
+
+
 async def _wait(cp: httpx.AsyncClient, cond: Any, timeout: float) -> float | None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -79,8 +145,8 @@ async def _wait(cp: httpx.AsyncClient, cond: Any, timeout: float) -> float | Non
     return None
 
 
-async def _trial(cp: httpx.AsyncClient, faults: Injector, load: Load, fault: str, region: str,
-                 phase_s: float) -> Trial:
+async def _trial(cp: httpx.AsyncClient, faults: Injector, load: Load, writes: WriteLoad,
+                 fault: str, region: str, phase_s: float) -> Trial:
     # Settling ends just after a reconcile pass; a real fault lands at any point of the
     # probe interval, so wait a random phase first (else MTTD is biased high).
     await asyncio.sleep(phase_s)
@@ -90,14 +156,29 @@ async def _trial(cp: httpx.AsyncClient, faults: Injector, load: Load, fault: str
     opened = await _opened_at(cp, region, injected)
     await asyncio.sleep(2.0)  # load keeps running on the new route
     restored = time.time()
-    await faults.restore(fault, region)
+    await _restore(faults, fault, region)
     await _wait(cp, lambda r: all(r[h].get(h, 0) == 100 for h in r), 30)
     await _settle(cp)
     window = [(t, ok) for t, home, ok in load.log if home == region and injected <= t < restored]
     after = [ok for t, ok in window if rerouted is not None and t >= rerouted + 1.0]
+    wrote = [s for t, home, s in writes.log if home == region and injected <= t < restored]
     return Trial(fault, region, min(opened) - injected if opened else None,
                  rerouted - injected if rerouted else None,
-                 sum(not ok for _, ok in window), sum(not ok for ok in after), len(window))
+                 sum(not ok for _, ok in window), sum(not ok for ok in after), len(window),
+                 len(wrote), sum(s == 503 for s in wrote), sum(s == 201 for s in wrote))
+
+
+async def _restore(faults: Injector, fault: str, region: str) -> None:
+    """Lift the fault; one already lifted is fine (a runbook's chaos pause lifts the faults
+    in place when its region's incident opens)."""
+    from chaos.errors import ClientError
+
+    try:
+        await faults.restore(fault, region)
+    except ClientError as exc:
+        if exc.status != 404:
+            raise
+        print(f"{fault} on {region} was already lifted ({exc.message})", flush=True)
 
 
 async def _opened_at(cp: httpx.AsyncClient, region: str, since: float) -> list[float]:
@@ -198,9 +279,11 @@ async def _cpu_per_pass(stack: dict[str, Any], workdir: Path) -> dict[str, float
 def _memory(proc: subprocess.Popen[bytes], stack: dict[str, Any]) -> dict[str, float]:
     control_plane = _rss_mb(proc.pid)
     regions = {r: _rss_mb(pid) for r, pid in stack["region_pids"].items()}
+    front_door = _rss_mb(stack["front_door_pid"])  # its own process since issue 14
     return {"control_plane_rss_mb": round(control_plane, 1),
             "region_api_rss_mb_max": round(max(regions.values()), 1),
-            "stack_rss_mb": round(control_plane + sum(regions.values()), 1)}
+            "front_door_rss_mb": round(front_door, 1),
+            "stack_rss_mb": round(control_plane + front_door + sum(regions.values()), 1)}
 
 
 def _summary(trials: list[Trial]) -> dict[str, Any]:
@@ -218,6 +301,9 @@ def _summary(trials: list[Trial]) -> dict[str, Any]:
             "client_requests": sum(t.requests_during for t in ts),
             "client_errors": sum(t.errors_during for t in ts),
             "client_errors_from_1s_after_reroute": sum(t.errors_after_reroute_1s for t in ts),
+            "writes": sum(t.writes_during for t in ts),
+            "writes_503": sum(t.writes_503_during for t in ts),
+            "writes_acknowledged": sum(t.writes_acked_during for t in ts),
         }
     return out
 
@@ -234,26 +320,36 @@ def _homes() -> dict[str, str]:
 async def _measure(stack: dict[str, Any], trials: int) -> tuple[list[Trial], dict[str, Any]]:
     from chaos.client import ToxiproxyClient
 
-    load = Load(stack["front_door"], _homes())
+    homes = _homes()
+    load = Load(stack["front_door"], homes)
+    writes = WriteLoad(stack["front_door"], homes)
     runner = asyncio.create_task(load.run())
+    writer = asyncio.create_task(writes.run())
     names = list(stack["regions"])
     phases = random.Random(20261125)  # fixed seed: the same phases on every run
     results: list[Trial] = []
-    async with httpx.AsyncClient(base_url=stack["control_plane"], timeout=10) as cp, \
+    key = Path(stack["admin_key_file"]).read_text().strip()  # incidents need a key
+    async with httpx.AsyncClient(base_url=stack["control_plane"], timeout=10,
+                                 headers={"Authorization": f"Bearer {key}"}) as cp, \
             ToxiproxyClient(stack["toxiproxy"]) as tox, httpx.AsyncClient(timeout=10) as http:
         faults = Injector(tox, http, {r: v["origin"] for r, v in stack["regions"].items()})
         await _settle(cp, timeout=60)
         for fault in FAULTS:
             for i in range(trials):
-                trial = await _trial(cp, faults, load, fault, names[i % len(names)],
+                trial = await _trial(cp, faults, load, writes, fault, names[i % len(names)],
                                      phases.uniform(0.0, 1.0))
                 print(f"{trial.fault:18} {trial.region}: MTTD {trial.mttd_s} s, reroute "
                       f"{trial.reroute_s} s, client errors {trial.errors_during} "
-                      f"({trial.errors_after_reroute_1s} from 1 s after reroute)", flush=True)
+                      f"({trial.errors_after_reroute_1s} from 1 s after reroute), writes "
+                      f"{trial.writes_during} ({trial.writes_503_during} answered 503)",
+                      flush=True)
                 results.append(trial)
     load.stop.set()
+    writes.stop.set()
     await runner
-    extra = {"load_requests": len(load.log), "load_errors": sum(not ok for *_, ok in load.log)}
+    await writer
+    extra = {"load_requests": len(load.log), "load_errors": sum(not ok for *_, ok in load.log),
+             **await writes.verify(homes)}
     return results, extra
 
 
@@ -278,7 +374,7 @@ async def run_bench(trials: int, as_json: bool, data_dir: Path | None) -> dict[s
                "up_exit_code": exit_code,
                "targets": {"mttd_s": 2.0, "reroute_s": 3.0, "reconcile_cpu_ms": 20.0,
                            "control_plane_rss_mb": 300, "region_api_rss_mb": 150,
-                           "stack_rss_mb": 1536}}
+                           "stack_rss_mb": 1536, "acknowledged_writes_lost": 0}}
     if as_json:
         print(json.dumps(figures, separators=(",", ":")))
     else:

@@ -12,6 +12,7 @@ from typing import Protocol
 from controlplane.decide import Action
 from controlplane.routing import RouteTable
 from controlplane.store import action_payload
+from controlplane.triggers import RunbookTrigger
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,15 @@ class Publisher(Protocol):
 
 
 class Runbook(Protocol):
-    async def run(self, name: str, region: str, reason: str) -> None: ...
+    async def run(self, name: str, region: str, reason: str) -> None:
+        """Start the runbook ``name`` in ``region`` (``hooks.runbook_on_down``)."""
+        ...
+
+    async def trigger(self, trigger: RunbookTrigger) -> None:
+        """A standing verdict (region_down, latency, budget_burn), handed over every cycle
+        while it stands: start the runbooks it triggers, or attach to their runs. Must
+        return at once (the loop waits for it)."""
+        ...
 
 
 class ChaosPause(Protocol):
@@ -42,7 +51,8 @@ class DbFailover(Protocol):
 
 
 class LocalRouter:
-    """The embedded default: the front door in this process reads ``current`` per request."""
+    """The table as this replica last applied it: what ``/v1/routes`` shows (and what a
+    starting front door pulls); ``FrontDoorRouter`` pushes the same table to the front door."""
 
     def __init__(self, initial: RouteTable | None = None) -> None:
         self.current = initial
@@ -80,6 +90,10 @@ class EventPublisher:
 class NoopRunbook:
     async def run(self, name: str, region: str, reason: str) -> None:
         log.info("runbook hook not wired: would run %s for %s (%s)", name, region, reason)
+
+    async def trigger(self, trigger: RunbookTrigger) -> None:
+        log.debug("runbook hook not wired: verdict %s stands in %s", trigger.verdict,
+                  trigger.region)
 
 
 class NoopChaosPause:

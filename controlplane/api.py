@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, generate_latest
 from pydantic import BaseModel
 
+from controlplane.auth import Guard
 from controlplane.routing import RouteTable
 from controlplane.store import StateStore
+
+
+class ProcessPublic(BaseModel):
+    """The region API's process as ``covenant up`` supervises it (absent elsewhere)."""
+
+    pid: int | None
+    restarts: int
+    last_exit: str | None  # e.g. "killed by SIGKILL", "exit 1"; None: never exited
+    running: bool
 
 
 class RegionPublic(BaseModel):
@@ -22,6 +33,7 @@ class RegionPublic(BaseModel):
     latency_ms: float | None
     error_ratio: float
     routed_to: str
+    process: ProcessPublic | None = None
 
 
 class IncidentEventPublic(BaseModel):
@@ -42,6 +54,7 @@ class IncidentPublic(BaseModel):
     summary: str
     timeline: list[IncidentEventPublic]
     plot_url: str | None = None  # /v1/incidents/{id}/plot.png when a plot is attached
+    runs: list[int] = []  # the runbook runs that worked on it, oldest first
 
 
 class ActionPublic(BaseModel):
@@ -59,30 +72,54 @@ class HealthPublic(BaseModel):
     passes: int
 
 
+ProcessSource = Callable[[], Mapping[str, ProcessPublic]]  # region -> its process
+IncidentRuns = Callable[[list[str]], Awaitable[Mapping[str, list[int]]]]  # id -> its runs
+
+
+@dataclass(frozen=True, slots=True)
+class ApiExtras:
+    """What the composition root adds: the key guard, the runs/webhook/keys routers, and
+    the runs of each incident."""
+
+    guard: Guard | None = None
+    routers: Sequence[APIRouter] = ()
+    incident_runs: IncidentRuns | None = None
+
+
 def create_api(store: StateStore, registry: CollectorRegistry,
                routes: Callable[[], RouteTable | None],
-               health: Callable[[], HealthPublic], order: Sequence[str] = ()) -> FastAPI:
+               health: Callable[[], HealthPublic], order: Sequence[str] = (),
+               processes: ProcessSource | None = None, *, guard: Guard | None = None,
+               routers: Sequence[APIRouter] = (),
+               incident_runs: IncidentRuns | None = None) -> FastAPI:
+    """The API. With a ``guard`` every route follows controlplane.access (API keys); the
+    ``routers`` (runs, webhook, keys) are added under the same guard."""
     rank = {name: i for i, name in enumerate(order)}
-    app = FastAPI(title="Covenant control plane", version="1")
+    app = FastAPI(title="Covenant control plane", version="1",
+                  dependencies=[Depends(guard)] if guard is not None else [])
 
     @app.get("/v1/regions", response_model=list[RegionPublic])
     async def regions() -> list[RegionPublic]:
         rows = sorted(await asyncio.to_thread(store.regions),
                       key=lambda r: (rank.get(r.region, len(rank)), r.region))
+        procs = processes() if processes is not None else {}
         return [RegionPublic(region=r.region, state=r.state, at=r.at, line=r.line,
                              latency_ms=None if r.latency_s is None else r.latency_s * 1000,
-                             error_ratio=r.error_ratio, routed_to=r.routed_to) for r in rows]
+                             error_ratio=r.error_ratio, routed_to=r.routed_to,
+                             process=procs.get(r.region)) for r in rows]
 
     @app.get("/v1/incidents", response_model=list[IncidentPublic])
     async def incidents(status: str | None = Query(default=None, pattern="^(open|resolved)$"),
                         limit: int = Query(default=100, ge=1, le=1000)) -> list[IncidentPublic]:
         views = await asyncio.to_thread(store.incidents, status, limit)
+        runs = await incident_runs([v.id for v in views]) if incident_runs else {}
         return [IncidentPublic(
             id=v.id, region=v.region, severity=v.severity, status=v.status,
             opened_at=v.opened_at, updated_at=v.updated_at, resolved_at=v.resolved_at,
             summary=v.summary, timeline=[IncidentEventPublic(at=a, kind=k, severity=s, reason=r)
                                          for a, k, s, r in v.timeline],
-            plot_url=f"/v1/incidents/{v.id}/plot.png" if v.has_plot else None)
+            plot_url=f"/v1/incidents/{v.id}/plot.png" if v.has_plot else None,
+            runs=runs.get(v.id, []))
             for v in views]
 
     @app.get("/v1/incidents/{incident_id}/plot.png", response_class=Response,
@@ -113,4 +150,6 @@ def create_api(store: StateStore, registry: CollectorRegistry,
     async def metrics() -> Response:
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
 
+    for router in routers:
+        app.include_router(router)
     return app

@@ -20,16 +20,24 @@ def status(
         None, "--watch/--once", help="Refresh live, or print once. Default: live on a "
         "terminal, once when the output is a pipe or a file."),
     interval: float = typer.Option(1.0, "--interval", min=0.1),
+    key_file: str | None = typer.Option(
+        None, "--key-file", help="API key for the incidents (default: <data_dir>/admin.key, "
+        "which `covenant up` makes)."),
 ) -> None:
     """The regions as a table: state, latency, errors, where traffic goes, incidents."""
     import asyncio
     import logging
     import sys
+    from pathlib import Path
 
     from controlplane.runner import run_status
+    from kernel.settings import load_settings
+
+    path = Path(key_file) if key_file else Path(load_settings().data_dir) / "admin.key"
+    key = path.read_text().strip() if path.exists() else None
 
     # httpx logs every request at INFO: one line per refresh would scroll the table away.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     live = sys.stdout.isatty() if watch is None else watch
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_status(url, live, interval))
+        asyncio.run(run_status(url, live, interval, key))

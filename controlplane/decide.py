@@ -14,6 +14,7 @@ from controlplane.desired import DesiredState
 from controlplane.health import Health, RegionHealth, Signal, classify, serving, step
 from controlplane.observation import RegionObservation
 from controlplane.routing import RouteTable, compute_routes
+from controlplane.triggers import RunbookTrigger, standing_triggers
 
 
 class ActionKind(StrEnum):
@@ -25,6 +26,8 @@ class ActionKind(StrEnum):
     PAUSE_CHAOS = "pause_chaos"
     RESUME_CHAOS = "resume_chaos"
     FAILOVER_DB = "failover_db"
+    DB_SYNC_OFF = "db_sync_off"   # a pair's primary stops waiting for its lost standby
+    DB_SYNC_ON = "db_sync_on"     # its standby caught up: synchronous again
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ class Inputs:
     slo_breaches: Mapping[str, str] = field(default_factory=dict)  # region -> reason
     anomalies: Mapping[str, str] = field(default_factory=dict)     # region -> reason
     chaos_freeze: str = ""  # the SLO policy froze chaos experiments, and why
+    drained: Mapping[str, str] = field(default_factory=dict)  # region -> why (route.drain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,7 @@ class Decision:
     actions: tuple[Action, ...]
     verdicts: tuple[Verdict, ...]
     state: ReconcilerState
+    triggers: tuple[RunbookTrigger, ...] = ()  # standing runbook verdicts (leader only)
 
 
 def decide(desired: DesiredState, observations: Mapping[str, RegionObservation],
@@ -104,17 +109,18 @@ def decide(desired: DesiredState, observations: Mapping[str, RegionObservation],
                                          incidents, now))
         actions.extend(_hook_actions(desired, name, state.regions.get(name), healths[name]))
     routes = compute_routes(names, desired.nearest_order(),
-                            {n: serving(h) for n, h in healths.items()},
+                            {n: serving(h) and n not in inputs.drained
+                             for n, h in healths.items()},
                             desired.routing.fail_open)
     if routes != state.routes or state.leader_epoch != inputs.leader_epoch:
         actions.insert(0, Action(ActionKind.SET_ROUTES, _routes_reason(
-            state, routes, healths, inputs.leader_epoch), routes=routes))
+            state, routes, healths, inputs.leader_epoch, inputs.drained), routes=routes))
     freeze = inputs.chaos_freeze if desired.slo.enforce else ""
     paused, chaos = _chaos_actions(desired, healths, state.chaos_paused, freeze)
     actions.extend(chaos)
     return Decision(tuple(actions), tuple(verdicts), ReconcilerState(
         regions=healths, routes=routes, incidents=incidents, chaos_paused=paused,
-        leader_epoch=inputs.leader_epoch))
+        leader_epoch=inputs.leader_epoch), standing_triggers(healths))
 
 
 def _extra_bad(desired: DesiredState, inputs: Inputs, name: str) -> str:
@@ -200,7 +206,8 @@ def _chaos_actions(desired: DesiredState, healths: Mapping[str, RegionHealth],
 
 
 def _routes_reason(state: ReconcilerState, routes: RouteTable,
-                   healths: Mapping[str, RegionHealth], epoch: int) -> str:
+                   healths: Mapping[str, RegionHealth], epoch: int,
+                   drained: Mapping[str, str]) -> str:
     if state.routes is None or state.leader_epoch != epoch:
         moved = routes.moved()
         summary = ", ".join(f"{h}->{t}" for h, t in sorted(moved.items())) or "all home"
@@ -215,6 +222,8 @@ def _routes_reason(state: ReconcilerState, routes: RouteTable,
         target = routes.target(home)
         if target == home:
             parts.append(f"{home} healthy: its traffic back home")
+        elif home in drained:
+            parts.append(f"{home} drained ({drained[home]}): its traffic to {target}")
         elif not any(serving(h) for h in healths.values()):
             parts.append(f"{home}: no region healthy, fail open")
         else:

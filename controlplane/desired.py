@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from controlplane.dbspec import DbPolicy
 from controlplane.errors import DesiredStateError
 from kernel.regions import (
     CONTROL_PLANE_PORT,
@@ -158,6 +159,8 @@ class DesiredState(_Model):
     slo: SloPolicy = SloPolicy()
     anomaly: AnomalyPolicy = AnomalyPolicy()
     route53: Route53Policy | None = None
+    db: DbPolicy = Field(default_factory=DbPolicy, description="Regions whose core "
+                         "database is a PostgreSQL pair, and the failover policy.")
     record: RecordPolicy = RecordPolicy()
     stack: StackPorts = StackPorts()
     settings: dict[str, Any] = Field(default_factory=dict, description="Read by Settings.")
@@ -169,6 +172,13 @@ class DesiredState(_Model):
             raise ValueError(f"region names must be unique, got {names}")
         if not names:
             raise ValueError("at least one region is required")
+        strangers = sorted(set(self.db.pairs) - set(names))
+        if strangers:
+            raise ValueError(f"db.pairs names {strangers}, not among the regions {names}")
+        if self.db.pairs and self.hooks.db_failover_on_down:
+            raise ValueError("hooks.db_failover_on_down fails a database over when a region's "
+                             "API is down; with db.pairs the pairs' own probes decide: set it "
+                             "to false")
         if self.route53 is not None and set(self.route53.targets) != set(names):
             raise ValueError(f"route53.targets must name exactly the regions {names}")
         default = self.routing.default_region

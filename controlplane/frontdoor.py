@@ -1,146 +1,155 @@
-"""The front door: an HTTP reverse proxy standing in for DNS geo-routing.
+"""The front door: an HTTP/1.1 reverse proxy routing each request to the region that owns
+its data, in a process of its own (``python -m controlplane.frontdoor --config FILE``),
+off the control plane's event loop.
 
-Each request goes to the home region of its country (an ISO3 code in the path, or the
-``X-Covenant-Country`` / ``X-Covenant-Region`` header), or wherever the current route table
-sends that home's traffic. A connection that fails is retried on the next-nearest region
-(safe for any method: nothing reached the origin); an idempotent request is also retried
-after a reset or a 502/503/504, so clients see no error once traffic is rerouted.
+It stands in for what production does with DNS geo-routing (the ``Route53Router``) or an
+edge proxy; both sit behind the same ``Router`` seam, through which the reconciler hands
+them its route table. The relay is lean — uvloop, httptools for the framing, pooled
+keep-alive connections to the regions, bytes streamed through — see ``frontdoor_client``;
+the decisions are pure (``frontdoor_routing``); the control plane pushes routes to the
+loopback admin listener (``frontdoor_admin``, ``frontdoor_router``).
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
+import json
 import logging
-import re
-from collections.abc import Mapping
+import os
+import signal
+import sys
+import time
+from pathlib import Path
 
-import httpx
-from prometheus_client import CollectorRegistry, Counter, generate_latest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from opentelemetry.trace import Tracer
 
-from controlplane.actuators import LocalRouter
-from controlplane.desired import DesiredState
+from controlplane.frontdoor_admin import AdminConnection, pull_routes
+from controlplane.frontdoor_client import ClientConnection
+from controlplane.frontdoor_config import FrontDoorConfig, host_port
+from controlplane.frontdoor_state import Door
+from controlplane.frontdoor_tracing import SERVICE_NAME, RelayTracer
+from controlplane.frontdoor_upstream import Pool
+from kernel.files import atomic_write
+from kernel.tracing import build_tracer_provider, traces_endpoint
 
 log = logging.getLogger(__name__)
 
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-RETRY_STATUSES = frozenset({502, 503, 504})
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-                        "te", "trailers", "transfer-encoding", "upgrade", "host",
-                        "content-length"})
-ISO3 = re.compile(r"[A-Z]{3}")  # a whole path segment, upper case as the API writes it
-MAX_ATTEMPTS = 3
+SWEEP_EVERY_S = 0.5
+BACKLOG = 1024
 
 
 class FrontDoor:
-    def __init__(self, desired: DesiredState, router: LocalRouter, client: httpx.AsyncClient,
-                 homes: Mapping[str, str], registry: CollectorRegistry | None = None) -> None:
-        self._desired = desired
-        self._router = router
-        self._client = client
-        self._homes = dict(homes)
-        self._endpoints = {r.name: r.endpoint for r in desired.regions}
-        self._nearest = desired.nearest_order()
-        self._default = desired.routing.default_region or desired.regions[0].name
-        self.registry = registry or CollectorRegistry()
-        self.requests = Counter("covenant_frontdoor_requests_total",
-                                "Requests through the front door by home and serving region.",
-                                ["home", "served", "status"], registry=self.registry)
-        self.retries = Counter("covenant_frontdoor_retries_total",
-                               "Requests retried on another region.", ["home", "reason"],
-                               registry=self.registry)
+    """One front door: the public listener, the admin listener and the shared state;
+    ``tracer``: a span per routed request (None: tracing off)."""
 
-    def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/_frontdoor/metrics", self._metrics, methods=["GET"]),
-            Route("/{path:path}", self.handle,
-                  methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]),
-        ])
+    def __init__(self, config: FrontDoorConfig, tracer: Tracer | None = None) -> None:
+        self.config = config
+        pool = Pool({r: host_port(url) for r, url in config.endpoints.items()},
+                    connect_timeout_s=config.connect_timeout_s, idle_s=config.idle_upstream_s,
+                    response_timeout_s=config.response_timeout_s)
+        self.door = Door(config.topology(), pool, retry_after_s=config.retry_after_s,
+                         max_body_bytes=config.max_body_bytes,
+                         client_idle_s=config.client_idle_s,
+                         tracing=RelayTracer(tracer) if tracer is not None else None)
+        self._servers: list[asyncio.Server] = []
+        self._sweeper: asyncio.Task[None] | None = None
+        self.port = 0
+        self.admin_port = 0
 
-    async def _metrics(self, request: Request) -> Response:
-        return Response(generate_latest(self.registry), media_type="text/plain; version=0.0.4")
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
 
-    def home_of(self, request: Request) -> str:
-        explicit = request.headers.get("x-covenant-region", "").lower()
-        if explicit in self._endpoints:
-            return explicit
-        country = request.headers.get("x-covenant-country", "").upper()
-        if country in self._homes:
-            return self._homes[country]
-        for segment in request.url.path.split("/"):
-            if ISO3.fullmatch(segment) and segment in self._homes:
-                return self._homes[segment]
-        query_country = request.query_params.get("country", "").upper()
-        return self._homes.get(query_country, self._default)
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.admin_port}"
 
-    def candidates(self, home: str) -> list[str]:
-        """Where to try, in order: the routed target, then the home's nearest others."""
-        routes = self._router.current
-        first = (routes.target(home) if routes else None) or home
-        rest = [home] + list(self._nearest.get(home, ()))
-        return [first] + [r for r in rest if r != first][: MAX_ATTEMPTS - 1]
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        door = self.door
+        public = await loop.create_server(lambda: ClientConnection(door), self.config.host,
+                                          self.config.port, backlog=BACKLOG)
+        admin = await loop.create_server(lambda: AdminConnection(door), "127.0.0.1",
+                                         self.config.admin_port)
+        self._servers = [public, admin]
+        self.port = public.sockets[0].getsockname()[1]
+        self.admin_port = admin.sockets[0].getsockname()[1]
+        self._sweeper = loop.create_task(self._sweep())
+        if self.config.control_plane:
+            door.spawn(pull_routes(door, self.config.control_plane))
+        log.info("front door on %s (admin %s), regions %s", self.url, self.admin_url,
+                 ", ".join(self.config.endpoints))
 
-    async def handle(self, request: Request) -> Response:
-        home = self.home_of(request)
-        body = await request.body()
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-        idempotent = request.method in IDEMPOTENT
-        last_error = "no region tried"
-        for region in self.candidates(home):
-            url = self._endpoints[region] + request.url.path
-            if request.url.query:
-                url += "?" + request.url.query
-            upstream: httpx.Response | None = None
-            try:
-                upstream = await self._client.request(request.method, url, content=body,
-                                                      headers=headers)
-                outcome: int | httpx.TransportError = upstream.status_code
-            except httpx.TransportError as exc:
-                outcome = exc
-            step = next_step(outcome, idempotent)
-            if step is not SERVE:
-                last_error = f"{region}: {describe(outcome)}"
-                if step is STOP:
-                    break
-                self.retries.labels(home=home, reason=step).inc()
-                continue
-            assert upstream is not None
-            self.requests.labels(home=home, served=region,
-                                 status=str(upstream.status_code)).inc()
-            out = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP
-                   and k.lower() != "content-encoding"}
-            out.update({"x-covenant-home": home, "x-covenant-served-by": region})
-            return Response(upstream.content, status_code=upstream.status_code, headers=out)
-        self.requests.labels(home=home, served="none", status="502").inc()
-        return Response(f'{{"detail":"no region could serve: {last_error}"}}', status_code=502,
-                        media_type="application/json",
-                        headers={"x-covenant-home": home, "x-covenant-served-by": "none"})
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            now = time.monotonic()
+            self.door.pool.sweep(now)
+            for client in list(self.door.clients):
+                client.close_if_idle(now, self.door.client_idle_s)
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        for task in list(self.door.tasks):
+            task.cancel()
+        self.door.pool.close()
+        for server in self._servers:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await server.wait_closed()
+        self._servers.clear()
+
+    def ready(self) -> dict[str, int]:
+        return {"pid": os.getpid(), "port": self.port, "admin_port": self.admin_port}
 
 
-SERVE, STOP = "serve", "stop"
+async def serve(config: FrontDoorConfig) -> None:
+    """Run until SIGTERM or SIGINT; write ``config.ready_file`` once listening. Spans are
+    exported when ``config.otlp_endpoint`` (or ``OTEL_EXPORTER_OTLP_*``) says where."""
+    endpoint = config.otlp_endpoint or traces_endpoint(None)
+    provider = build_tracer_provider(SERVICE_NAME, endpoint=endpoint) if endpoint else None
+    door = FrontDoor(config, provider.get_tracer(__name__) if provider else None)
+    await door.start()
+    if endpoint:
+        log.info("a span per routed request, exported to %s", endpoint)
+    if config.ready_file:
+        atomic_write(Path(config.ready_file), json.dumps(door.ready()))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await door.stop()
+        if provider is not None:  # the spans still batched are sent before exiting
+            await asyncio.to_thread(provider.shutdown)
 
 
-def next_step(outcome: int | httpx.TransportError, idempotent: bool) -> str:
-    """What the front door does after one attempt: ``SERVE`` the answer, ``STOP`` trying,
-    or retry the next region (the retry's reason, for the metric).
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m controlplane.frontdoor",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", required=True, type=Path,
+                        help="the JSON file covenant up writes (<data_dir>/frontdoor.json)")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = FrontDoorConfig.load(args.config)
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(config))
+    else:
+        uvloop.run(serve(config))
 
-    A connect failure never reached the origin, so any method may go elsewhere; a reset or
-    timeout mid-request (the origin may have acted) and 502-504 retry only idempotent ones;
-    any other answer, an origin's 500 included, is served as it is."""
-    if isinstance(outcome, (httpx.ConnectError, httpx.ConnectTimeout)):
-        return "connect"
-    if isinstance(outcome, httpx.TransportError):
-        return "reset" if idempotent else STOP
-    if idempotent and outcome in RETRY_STATUSES:
-        return str(outcome)
-    return SERVE
 
-
-def describe(outcome: int | httpx.TransportError) -> str:
-    if isinstance(outcome, (httpx.ConnectError, httpx.ConnectTimeout)):
-        return f"connect failed ({type(outcome).__name__})"
-    if isinstance(outcome, httpx.TransportError):
-        return type(outcome).__name__
-    return f"answered {outcome}"
+if __name__ == "__main__":
+    main()

@@ -11,10 +11,11 @@ from rich.live import Live
 from controlplane.status import fetch, regions_table
 
 
-async def run_status(url: str, watch: bool, interval: float,
+async def run_status(url: str, watch: bool, interval: float, key: str | None = None,
                      console: Console | None = None) -> None:
     console = console or Console()
-    async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}  # incidents need a key
+    async with httpx.AsyncClient(base_url=url, timeout=5, headers=headers) as client:
         if not watch:
             console.print(regions_table(*await fetch(client)))
             return

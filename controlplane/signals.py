@@ -138,6 +138,9 @@ class SloBudgetSignals:
         self._tracker = tracker
         self._minimums = minimums or MinimumData()
         self._samples: dict[str, Sequence[Sample]] = {}
+        # Other sources' latest cumulative samples per region (the front door's own 5xx
+        # answers, ``feed_extra``): kept, not popped, as re-reading a counter adds nothing.
+        self._extra: dict[str, Sequence[Sample]] = {}
         self.fed = 0  # feeds so far (tests and the Prometheus feed wait on it)
         self.incidents = incidents  # the reconciler's open incidents (wired after it exists)
         # A day of minute snapshots: what each open incident has consumed is read off them.
@@ -162,12 +165,18 @@ class SloBudgetSignals:
         self._samples[region] = samples
         self.fed += 1
 
+    def feed_extra(self, region: str, samples: Sequence[Sample], at: float) -> None:
+        """Counters about ``region`` from elsewhere than its own scrape (e.g. the front
+        door's ``http_requests_total{source="frontdoor"}``): ingested with each cycle's
+        scrape, and also while the region cannot be scraped at all."""
+        self._extra[region] = samples
+
     def _status(self) -> Sequence[BudgetStatus]:
         return self._tracker.status(self._now)  # type: ignore[no-any-return]
 
     def signals(self, observations: Mapping[str, RegionObservation], now: float) -> Signals:
         for region, obs in observations.items():
-            samples = list(self._samples.pop(region, ()))
+            samples = [*self._samples.pop(region, ()), *self._extra.get(region, ())]
             if not any(s.name == REGION_UP for s in samples):  # Prometheus has it already
                 up = 1.0 if obs.status.value == "up" else 0.0
                 samples.append(Sample(REGION_UP, {"region": region}, up))

@@ -233,8 +233,9 @@ class StateStore:
         """Open incidents by region: a new leader starts from these, not from nothing."""
         with self._sessions() as s:
             rows = s.scalars(select(IncidentRow).where(IncidentRow.status == "open"))
+            # A database pair's incidents ("db-<region>-...") are controlplane.dbfailover's.
             return {r.region: OpenIncident(r.id, r.region, r.severity, r.opened_at)
-                    for r in rows}
+                    for r in rows if not r.id.startswith("db-")}
 
     def save_plot(self, incident_id: str, at: float, png: bytes) -> None:
         """Attach (or replace) the plot of a recorded incident."""

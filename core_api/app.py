@@ -37,6 +37,7 @@ from core_api.outbox import count_pending
 from core_api.regions import REGION_CODES
 from core_api.services import Services
 from core_api.tracing import TracingMiddleware, build_tracer_provider, instrument_engine
+from kernel.clock import SYSTEM_CLOCK, Clock
 from kernel.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,10 +45,11 @@ logger = logging.getLogger(__name__)
 
 def create_app(
     settings: Settings, region: str, database: Database | None = None,
-    span_exporter: SpanExporter | None = None,
+    span_exporter: SpanExporter | None = None, clock: Clock = SYSTEM_CLOCK,
 ) -> FastAPI:
-    """The API of ``region``. ``database`` overrides the one ``settings`` point to and
-    ``span_exporter`` the OTLP exporter chosen by ``OTEL_EXPORTER_OTLP_ENDPOINT`` (tests)."""
+    """The API of ``region``. ``database`` overrides the one ``settings`` point to,
+    ``span_exporter`` the OTLP exporter chosen by ``settings.otlp_endpoint`` (or
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``) and ``clock`` the system clock (tests)."""
     if region not in REGION_CODES:
         raise ConfigurationError(
             f"region {region!r} is not one of {', '.join(REGION_CODES)}; pass --region ams etc."
@@ -57,8 +59,9 @@ def create_app(
             "fault_injection is on in environment 'production': a production API must not "
             "let anyone make it fail; unset COVENANT_FAULT_INJECTION")
     db = database or Database.for_region(settings, region)
-    services = Services.build(settings, region, db)
-    tracer_provider = build_tracer_provider(region, exporter=span_exporter)
+    services = Services.build(settings, region, db, clock=clock)
+    tracer_provider = build_tracer_provider(region, exporter=span_exporter,
+                                            endpoint=settings.tracing.otlp_endpoint)
     tracer = tracer_provider.get_tracer("core_api")
     instrument_engine(db.engine, tracer)
     services.metrics.registry.register(

@@ -62,6 +62,8 @@ SERVED_BY_HEADER = "x-covenant-served-by"
 # mint the same id.
 ID_SEPARATOR = "-"
 IDEMPOTENCY_HEADER = "idempotency-key"
+# On a response replayed for a repeated Idempotency-Key (the first one created; this one did not).
+IDEMPOTENT_REPLAYED_HEADER = "idempotent-replayed"
 
 
 def region_id(region: str, number: int) -> str:

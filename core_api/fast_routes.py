@@ -45,7 +45,9 @@ class FastRoute(Route):
         parsed = self._parse({**scope, **child})
         if parsed is None:
             return Match.NONE, {}
-        return match, {**child, PARSED: parsed}
+        # "route" as FastAPI's own routes set it: the metrics' route label and the server
+        # span's name are this template, not "<unmatched>" and the raw path.
+        return match, {**child, PARSED: parsed, "route": self}
 
 
 def parse_country(scope: Scope) -> str | None:

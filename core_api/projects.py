@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import lru_cache
@@ -14,17 +15,19 @@ from sqlalchemy.orm import Session
 
 from core_api.database import Database
 from core_api.errors import NotFoundError
+from core_api.ids import format_id, parse_id
 from core_api.models import ProjectRow
+from core_api.numbering import reserve
 from core_api.outbox import enqueue
 from core_api.page_cache import PageCache
 from core_api.project_status import ProjectStatus
-from core_api.residency import require_home
-from core_api.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
+from core_api.residency import require_home, require_stays_home
+from core_api.schemas import ProjectCreate, ProjectUpdate
 from core_api.sectors import Sector
 from kernel.clock import Clock, utcnow
 
 logger = logging.getLogger(__name__)
-_COLUMNS = tuple(getattr(ProjectRow, name) for name in ProjectPublic.model_fields)
+ENTITY = "project"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +36,7 @@ class ProjectView:
     a row and serialised by orjson, which skips a pydantic validation per item on the hot
     list path (a test checks both give the same JSON)."""
 
-    id: int
+    id: str
     region: str
     name: str
     country: str
@@ -55,18 +58,27 @@ class ProjectPageView:
     items: list[ProjectView]
 
 
-# On the Table, not the mapped class: a plain Core INSERT skips the ORM's bulk machinery.
 # Naive datetimes are UTC (SQLite drops the zone), written with a ``Z`` as pydantic does.
 JSON_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
-_TABLE = cast(Table, ProjectRow.__table__)
-_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+# On the Table, not the mapped class: a plain Core INSERT skips the ORM's bulk machinery.
+_INSERT = insert(cast(Table, ProjectRow.__table__))
 _VIEW_FIELDS = tuple(f.name for f in fields(ProjectView))
+# The row's columns in the view's order, with (region, number) where the view has its id.
+_COLUMNS = (ProjectRow.number, *(getattr(ProjectRow, name) for name in _VIEW_FIELDS[1:]))
 
 
-def _event_data(view: ProjectView) -> dict[str, object]:
-    data: dict[str, object] = {name: getattr(view, name) for name in _VIEW_FIELDS}
-    data["created_at"] = view.created_at.isoformat()
-    data["updated_at"] = view.updated_at.isoformat()
+def _view(row: Sequence[Any]) -> ProjectView:
+    number, region, *rest = row
+    return ProjectView(format_id(region, number), region, *rest)
+
+
+def _view_of(row: ProjectRow) -> ProjectView:
+    return _view([getattr(row, column.key) for column in _COLUMNS])
+
+
+def event_data(view: ProjectView) -> dict[str, object]:
+    """The project exactly as the API returns it (string id, ``Z`` timestamps)."""
+    data: dict[str, object] = orjson.loads(orjson.dumps(view, option=JSON_OPTIONS))
     return data
 
 
@@ -83,8 +95,8 @@ def _page_statements(
         where.append(ProjectRow.sector == bindparam("sector"))
     if status:
         where.append(ProjectRow.status == bindparam("status"))
-    count = select(func.count(ProjectRow.id)).where(*where)
-    rows = (select(*_COLUMNS).where(*where).order_by(ProjectRow.id)
+    count = select(func.count()).select_from(ProjectRow).where(*where)
+    rows = (select(*_COLUMNS).where(*where).order_by(ProjectRow.number)
             .limit(bindparam("limit")).offset(bindparam("offset")))
     return count, rows
 
@@ -126,31 +138,36 @@ class ProjectStore:
         # A short first page is the whole result: no need to count.
         short = offset == 0 and len(rows) < limit
         total = len(rows) if short else int(conn.scalar(count, params) or 0)
-        items = [ProjectView(*row) for row in rows]
+        items = [_view(row) for row in rows]
         return ProjectPageView(total=total, limit=limit, offset=offset, items=items)
 
-    def get(self, project_id: int) -> ProjectPublic:
+    def get(self, project_id: str) -> ProjectView:
         with self._db.reads() as session:
-            row = self._row(session, project_id)
-            return ProjectPublic.model_validate(row, from_attributes=True)
+            return _view_of(self._row(session, project_id))
 
     def create(self, body: ProjectCreate) -> ProjectView:
+        """Create in a transaction of its own (see ``create_in``)."""
+        with self._db.write() as session:
+            return self.create_in(session, body)
+
+    def create_in(self, session: Session, body: ProjectCreate) -> ProjectView:
+        """Create in the caller's write transaction, with its number and its event."""
         require_home(self._region, body.country)
         now = utcnow(self._clock)
-        values = {"region": self._region, **body.model_dump(mode="json"),
+        number = reserve(session, self._region, ENTITY)
+        values = {"region": self._region, "number": number, **body.model_dump(mode="json"),
                   "created_at": now, "updated_at": now}
-        with self._db.write() as session:
-            # A Core INSERT ... RETURNING: the ORM unit of work cost more than the commit.
-            new_id = session.execute(_INSERT, values).scalar_one()
-            view = ProjectView(id=new_id, **values)
-            enqueue(session, self._region, "project", "created", _event_data(view))
-        logger.debug("project %d created in %s", new_id, body.country)
+        # A Core INSERT: the ORM unit of work cost more than the commit.
+        session.execute(_INSERT, values)
+        view = _view([values[column.key] for column in _COLUMNS])
+        enqueue(session, self._region, ENTITY, "created", event_data(view))
+        logger.debug("project %s created in %s", view.id, body.country)
         return view
 
-    def update(self, project_id: int, body: ProjectUpdate) -> ProjectPublic:
+    def update(self, project_id: str, body: ProjectUpdate) -> ProjectView:
         changes = body.model_dump(mode="json", exclude_none=True)
         if "country" in changes:
-            require_home(self._region, changes["country"])
+            require_stays_home(self._region, changes["country"], ENTITY)
         with self._db.write() as session:
             row = self._row(session, project_id)
             changed = {k: v for k, v in changes.items() if getattr(row, k) != v}
@@ -159,21 +176,23 @@ class ProjectStore:
                     setattr(row, key, value)
                 row.updated_at = utcnow(self._clock)
                 session.flush()
-            public = ProjectPublic.model_validate(row, from_attributes=True)
+            view = _view_of(row)
             if changed:
-                data = public.model_dump(mode="json") | {"changed": sorted(changed)}
-                enqueue(session, self._region, "project", "updated", data)
-        return public
+                data = event_data(view) | {"changed": sorted(changed)}
+                enqueue(session, self._region, ENTITY, "updated", data)
+        return view
 
-    def delete(self, project_id: int) -> None:
+    def delete(self, project_id: str) -> None:
         with self._db.write() as session:
-            public = ProjectPublic.model_validate(self._row(session, project_id),
-                                                  from_attributes=True)
-            session.execute(delete(ProjectRow).where(ProjectRow.id == project_id))
-            enqueue(session, self._region, "project", "deleted", public.model_dump(mode="json"))
+            row = self._row(session, project_id)
+            view = _view_of(row)
+            session.execute(delete(ProjectRow).where(ProjectRow.region == row.region,
+                                                     ProjectRow.number == row.number))
+            enqueue(session, self._region, ENTITY, "deleted", event_data(view))
 
-    def _row(self, session: Session, project_id: int) -> ProjectRow:
-        row = session.get(ProjectRow, project_id)
-        if row is None or row.region != self._region:
+    def _row(self, session: Session, project_id: str) -> ProjectRow:
+        number = parse_id(ENTITY, "project_id", project_id, self._region)
+        row = session.get(ProjectRow, (self._region, number))
+        if row is None:
             raise NotFoundError(f"project {project_id} does not exist in region {self._region}")
         return row

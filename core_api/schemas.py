@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from core_api.ids import ID_EXAMPLE, ID_PATTERN
 from core_api.project_status import ProjectStatus
 from core_api.sectors import Sector
 
@@ -28,14 +29,14 @@ def _utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
 Iso3 = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["FRA"])]
-Email = Annotated[
-    str,
-    Field(max_length=254, pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
-          examples=["ada@example.org"]),
-]
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+Email = Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN, examples=["ada@example.org"])]
 Usd = Annotated[int, Field(ge=0, le=10**13, description="Whole US dollars.")]
 Count = Annotated[int, Field(ge=0, le=10**10)]
 Percent = Annotated[int, Field(ge=0, le=100)]
+EntityId = Annotated[str, Field(
+    pattern=ID_PATTERN, examples=[ID_EXAMPLE],
+    description="'<region>-<number>': names the region that holds it (globally unique)")]
 
 
 class Page(BaseModel):
@@ -156,7 +157,7 @@ class ProjectUpdate(BaseModel):
 
 
 class ProjectPublic(BaseModel):
-    id: int
+    id: EntityId
     region: str
     name: str
     country: str
@@ -191,7 +192,7 @@ class UserUpdate(BaseModel):
 
 
 class UserPublic(BaseModel):
-    id: int
+    id: EntityId
     region: str
     name: str
     email: str
@@ -241,3 +242,9 @@ class Ranking(BaseModel):
 
 class ErrorBody(BaseModel):
     detail: str
+
+
+class MisdirectedBody(ErrorBody):
+    """421: this region is the wrong server for the request; ``home_region`` is the right one."""
+
+    home_region: str

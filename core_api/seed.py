@@ -1,6 +1,8 @@
 """``covenant db seed``: reference tables and the deterministic projects, idempotently.
 
-Seeding is bootstrap data, not a change anyone made, so it writes no outbox events.
+Seeding is bootstrap data, not a change anyone made, so it writes no outbox events. The
+projects take the region's next numbers (``numbering.reserve``): in a fresh region 1..N, so
+``ams-1`` is the same project on every machine, whatever order the regions were seeded in.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core_api.countries import countries_in_region, load_countries
 from core_api.models import CountryRow, ProjectRow, RegionRow, SectorRow
+from core_api.numbering import reserve
 from core_api.regions import REGIONS
 from core_api.sectors import SECTOR_DESCRIPTIONS
 from core_api.seed_plan import ProjectSeed, plan_projects
@@ -29,21 +32,23 @@ class SeedResult:
 
 def seed_region(session: Session, region: str) -> SeedResult:
     """Add whatever of the seed is missing; a second run adds nothing."""
-    added = _seed_reference(session)
+    added = seed_reference(session)
     projects = 0
     existing = session.scalar(
         select(func.count()).select_from(ProjectRow).where(ProjectRow.region == region)
     )
     if not existing:
         plan = plan_projects(region, countries_in_region(region))
-        rows = [_project_row(region, seed) for seed in plan]
+        first = reserve(session, region, "project", len(plan))
+        rows = [_project_row(region, first + i, seed) for i, seed in enumerate(plan)]
         session.add_all(rows)
         projects = len(rows)
     logger.info("seeded %s: %d reference rows, %d projects", region, added, projects)
     return SeedResult(region, added, projects)
 
 
-def _seed_reference(session: Session) -> int:
+def seed_reference(session: Session) -> int:
+    """Regions, sectors and countries missing from the database; returns how many were added."""
     have_regions = set(session.scalars(select(RegionRow.code)))
     have_sectors = set(session.scalars(select(SectorRow.code)))
     have_countries = set(session.scalars(select(CountryRow.iso3)))
@@ -66,9 +71,10 @@ def _seed_reference(session: Session) -> int:
     return len(new) + len(countries)
 
 
-def _project_row(region: str, seed: ProjectSeed) -> ProjectRow:
+def _project_row(region: str, number: int, seed: ProjectSeed) -> ProjectRow:
     return ProjectRow(
-        region=region, name=seed.name, country=seed.country, sector=seed.sector.value,
+        region=region, number=number, name=seed.name, country=seed.country,
+        sector=seed.sector.value,
         budget_usd=seed.budget_usd, status=seed.status.value, beneficiaries=seed.beneficiaries,
         progress=seed.progress, profit_usd=seed.profit_usd, created_at=seed.created_at,
         updated_at=seed.created_at,

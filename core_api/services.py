@@ -22,6 +22,7 @@ from core_api.catalog import Catalog
 from core_api.contributions import ContributionPolicy
 from core_api.database import Database
 from core_api.faults import FaultSwitch
+from core_api.idempotency import IdempotencyLedger, InFlightKeys
 from core_api.metrics import ApiMetrics
 from core_api.projects import JSON_OPTIONS, ProjectStore
 from core_api.statistics import Statistics
@@ -32,7 +33,6 @@ from kernel.settings import Settings
 CACHE_TTL_S = 60.0
 P = ParamSpec("P")
 T = TypeVar("T")
-
 
 
 @dataclass
@@ -46,9 +46,11 @@ class Services:
     projects: ProjectStore
     users: UserStore
     stats: Statistics
+    ledger: IdempotencyLedger
     started_at: datetime
     writer: ThreadPoolExecutor | None = None
     faults: FaultSwitch = field(default_factory=FaultSwitch)  # used with fault_injection
+    in_flight: InFlightKeys = field(default_factory=InFlightKeys)
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking database reads: inline for SQLite, in a worker thread otherwise."""
@@ -77,7 +79,7 @@ class Services:
             cache=cache if cache is not None else build_cache(settings, region),
             metrics=ApiMetrics(region), projects=ProjectStore(db, region, clock),
             users=UserStore(db, region, clock), stats=Statistics(db, region, catalog),
-            started_at=utcnow(clock),
+            ledger=IdempotencyLedger(db, region, clock), started_at=utcnow(clock),
             writer=ThreadPoolExecutor(1, thread_name_prefix=f"{region}-writer")
             if db.inline else None,
         )

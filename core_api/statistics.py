@@ -27,7 +27,7 @@ from core_api.schemas import (
 from core_api.sectors import Sector
 
 _TOTALS = (
-    func.count(ProjectRow.id),
+    func.count(),
     func.coalesce(func.sum(ProjectRow.budget_usd), 0),
     func.coalesce(func.sum(ProjectRow.beneficiaries), 0),
     func.coalesce(func.sum(ProjectRow.profit_usd), 0),
@@ -63,8 +63,8 @@ class Statistics:
             by_status = dict(session.execute(
                 select(ProjectRow.status, func.count()).where(mine).group_by(ProjectRow.status)
             ).all())
-            users = session.scalar(
-                select(func.count(UserRow.id)).where(UserRow.region == self._region)) or 0
+            users = session.scalar(select(func.count()).select_from(UserRow)
+                                   .where(UserRow.region == self._region)) or 0
         return RegionStatistics(
             region=self._region, countries=self._catalog.region(self._region).countries,
             users=users, projects=n, budget_usd=budget, beneficiaries=people, profit_usd=gain,
@@ -89,7 +89,7 @@ class Statistics:
         country = get_country(iso3)
         with self._db.reads() as session:
             n, total = session.execute(
-                select(func.count(ProjectRow.id), func.coalesce(func.sum(ProjectRow.profit_usd), 0))
+                select(func.count(), func.coalesce(func.sum(ProjectRow.profit_usd), 0))
                 .where(ProjectRow.region == self._region, ProjectRow.country == country.iso3)
             ).one()
         return CountryProfitSplit(iso3=country.iso3, region=self._region, projects=n,

@@ -1,43 +1,43 @@
 """OpenTelemetry: a server span per request, a client span per SQL statement, W3C traceparent.
 
 Each app gets its own ``TracerProvider`` (tests build many apps in one process); spans are
-exported over OTLP/HTTP only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, otherwise they still
-exist, so trace ids reach the logs and the ``traceparent`` response header.
+exported over OTLP/HTTP only when ``settings.otlp_endpoint`` (``COVENANT_OTLP_ENDPOINT``) or
+``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (``kernel.tracing``), otherwise they still exist, so
+trace ids reach the logs and the ``traceparent`` response header. A request relayed by the
+front door carries the front door's span as its ``traceparent``: the region's server span
+is its child, and each SQL statement's span a child of that (docs/tracing.md).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy import Engine, event
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kernel import tracing
+
+SERVICE_NAME = "covenant-core-api"
 _PROPAGATOR = TraceContextTextMapPropagator()
 _TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
 def build_tracer_provider(
-    region: str, exporter: SpanExporter | None = None, env: Mapping[str, str] | None = None
+    region: str, exporter: SpanExporter | None = None, env: Mapping[str, str] | None = None,
+    endpoint: str | None = None,
 ) -> TracerProvider:
-    env = os.environ if env is None else env
-    provider = TracerProvider(resource=Resource.create(
-        {"service.name": "covenant-core-api", "covenant.region": region}))
-    if exporter is None and env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        exporter = OTLPSpanExporter()
-    if exporter is not None:
-        provider.add_span_processor(BatchSpanProcessor(exporter))
-    return provider
+    """The region's provider: ``exporter`` (tests), else OTLP/HTTP to ``endpoint`` (the
+    setting, a base URL) or to what ``env``'s ``OTEL_EXPORTER_OTLP_*`` say; else no export."""
+    return tracing.build_tracer_provider(
+        SERVICE_NAME, {"covenant.region": region}, tracing.traces_endpoint(endpoint, env),
+        exporter)
 
 
 class TracingMiddleware:

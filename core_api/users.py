@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVarTuple
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -10,14 +10,28 @@ from sqlalchemy.orm import Session
 
 from core_api.database import Database
 from core_api.errors import ConflictError, NotFoundError
+from core_api.ids import format_id, parse_id
 from core_api.models import UserRow
+from core_api.numbering import reserve
 from core_api.outbox import enqueue
 from core_api.residency import require_home
 from core_api.schemas import UserCreate, UserPage, UserPublic, UserUpdate
 from kernel.clock import Clock, utcnow
 
 T = TypeVarTuple("T")
-_COLUMNS = tuple(getattr(UserRow, name) for name in UserPublic.model_fields)
+ENTITY = "user"
+_FIELDS = tuple(name for name in UserPublic.model_fields if name != "id")
+_COLUMNS = (UserRow.number, *(getattr(UserRow, name) for name in _FIELDS))
+
+
+def _public(values: dict[str, Any]) -> UserPublic:
+    return UserPublic.model_validate(
+        {"id": format_id(values["region"], values["number"])}
+        | {name: values[name] for name in _FIELDS})
+
+
+def _public_of(row: UserRow) -> UserPublic:
+    return _public({column.key: getattr(row, column.key) for column in _COLUMNS})
 
 
 def _event_data(user: UserPublic) -> dict[str, object]:
@@ -31,40 +45,52 @@ class UserStore:
         self._region = region
         self._clock = clock
 
-    def _where(self, query: Select[*T], country: str | None) -> Select[*T]:
+    def _where(self, query: Select[*T], country: str | None, email: str | None) -> Select[*T]:
         query = query.where(UserRow.region == self._region)
-        return query.where(UserRow.country == country) if country else query
+        if country:
+            query = query.where(UserRow.country == country)
+        return query.where(UserRow.email == email.lower()) if email else query
 
-    def page(self, country: str | None, limit: int, offset: int) -> UserPage:
+    def page(self, country: str | None, limit: int, offset: int,
+             email: str | None = None) -> UserPage:
+        """This region's users, by country and/or exact email (stored lower-cased)."""
         with self._db.reads() as session:
-            total = int(session.scalar(self._where(select(func.count(UserRow.id)), country)) or 0)
-            query = self._where(select(*_COLUMNS), country)
-            rows = session.execute(query.order_by(UserRow.id).limit(limit).offset(offset))
-            items = [UserPublic.model_validate(row._mapping) for row in rows]
+            total = int(session.scalar(
+                self._where(select(func.count()).select_from(UserRow), country, email)) or 0)
+            query = self._where(select(*_COLUMNS), country, email)
+            rows = session.execute(query.order_by(UserRow.number).limit(limit).offset(offset))
+            items = [_public(dict(row._mapping)) for row in rows]
         return UserPage(items=items, total=total, limit=limit, offset=offset)
 
-    def get(self, user_id: int) -> UserPublic:
+    def get(self, user_id: str) -> UserPublic:
         with self._db.reads() as session:
-            return UserPublic.model_validate(self._row(session, user_id), from_attributes=True)
+            return _public_of(self._row(session, user_id))
 
     def create(self, body: UserCreate) -> UserPublic:
+        """Create in a transaction of its own (see ``create_in``)."""
+        with self._db.write() as session:
+            return self.create_in(session, body)
+
+    def create_in(self, session: Session, body: UserCreate) -> UserPublic:
+        """Create in the caller's write transaction, with its number and its event."""
         require_home(self._region, body.country)
         now = utcnow(self._clock)
         email = body.email.lower()
+        self._require_free_email(session, email)
+        row = UserRow(region=self._region, number=reserve(session, self._region, ENTITY),
+                      name=body.name, email=email, country=body.country,
+                      created_at=now, updated_at=now)
+        session.add(row)
         try:
-            with self._db.write() as session:
-                self._require_free_email(session, email)
-                row = UserRow(region=self._region, name=body.name, email=email,
-                              country=body.country, created_at=now, updated_at=now)
-                session.add(row)
-                session.flush()
-                public = UserPublic.model_validate(row, from_attributes=True)
-                enqueue(session, self._region, "user", "created", _event_data(public))
+            session.flush()
         except IntegrityError as exc:  # a concurrent insert of the same email won the race
-            raise ConflictError(f"email: {email} is already registered") from exc
+            raise ConflictError(f"email: {email} is already registered; use another "
+                                "address") from exc
+        public = _public_of(row)
+        enqueue(session, self._region, ENTITY, "created", _event_data(public))
         return public
 
-    def update(self, user_id: int, body: UserUpdate) -> UserPublic:
+    def update(self, user_id: str, body: UserUpdate) -> UserPublic:
         changes = body.model_dump(exclude_none=True)
         if "email" in changes:
             changes["email"] = changes["email"].lower()
@@ -78,24 +104,27 @@ class UserStore:
                     setattr(row, key, value)
                 row.updated_at = utcnow(self._clock)
                 session.flush()
-            public = UserPublic.model_validate(row, from_attributes=True)
+            public = _public_of(row)
             if changed:
                 data = _event_data(public) | {"changed": sorted(changed)}
-                enqueue(session, self._region, "user", "updated", data)
+                enqueue(session, self._region, ENTITY, "updated", data)
         return public
 
-    def delete(self, user_id: int) -> None:
+    def delete(self, user_id: str) -> None:
         with self._db.write() as session:
-            public = UserPublic.model_validate(self._row(session, user_id), from_attributes=True)
-            session.execute(delete(UserRow).where(UserRow.id == user_id))
-            enqueue(session, self._region, "user", "deleted", _event_data(public))
+            row = self._row(session, user_id)
+            public = _public_of(row)
+            session.execute(delete(UserRow).where(UserRow.region == row.region,
+                                                  UserRow.number == row.number))
+            enqueue(session, self._region, ENTITY, "deleted", _event_data(public))
 
     def _require_free_email(self, session: Session, email: str) -> None:
-        if session.scalar(select(UserRow.id).where(UserRow.email == email)) is not None:
+        if session.scalar(select(UserRow.number).where(UserRow.email == email)) is not None:
             raise ConflictError(f"email: {email} is already registered; use another address")
 
-    def _row(self, session: Session, user_id: int) -> UserRow:
-        row = session.get(UserRow, user_id)
-        if row is None or row.region != self._region:
+    def _row(self, session: Session, user_id: str) -> UserRow:
+        number = parse_id(ENTITY, "user_id", user_id, self._region)
+        row = session.get(UserRow, (self._region, number))
+        if row is None:
             raise NotFoundError(f"user {user_id} does not exist in region {self._region}")
         return row

@@ -15,8 +15,10 @@ from anomaly import cli as anomaly_cli
 from bench import cli as bench_cli
 from chaos import cli as chaos_cli
 from controlplane import commands as controlplane_cli
+from controlplane.dbfailover import cli as dbfailover_cli
 from core_api import cli as core_api_cli
 from covenant import commands as covenant_cli
+from covenant import keys_cli, observability, runbook_cli
 from slo import cli as slo_cli
 
 app = typer.Typer(
@@ -32,9 +34,13 @@ bench = typer.Typer(
 )
 app.add_typer(bench, name="bench")
 
-for module in (covenant_cli, core_api_cli, chaos_cli, controlplane_cli, slo_cli, anomaly_cli):
+for module in (covenant_cli, chaos_cli, controlplane_cli, slo_cli, anomaly_cli,
+               observability, runbook_cli, keys_cli):
     module.register(app, bench)
-bench_cli.register(bench)
+# The core API's `db` group (upgrade, seed) also holds the pairs' commands (pair, rejoin,
+# switchover, failover): the service knows nothing of its supervisor, so they are added here.
+dbfailover_cli.register(core_api_cli.register_service(app))
+bench_cli.register(bench, build_observability=observability.build_everything)
 
 
 @app.callback()

@@ -10,20 +10,26 @@ import typer
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", help="covenant.yaml: regions, policies, ports, and settings (PostgreSQL, "
     "NATS and Redis URLs).")]
+WithPrometheus = Annotated[bool, typer.Option(
+    "--with-prometheus", help="Also start Prometheus (:9090, scraping the stack with the SLO "
+    "rules) and Alertmanager (:9093, to the control plane's webhook); needs the Debian "
+    "packages prometheus and prometheus-alertmanager.")]
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command("up")(up)
 
 
-def up(config: ConfigOption = None) -> None:
+def up(config: ConfigOption = None, with_prometheus: WithPrometheus = False) -> None:
     """Start the whole stack: six region APIs behind their proxies, the front door, the
     control-plane API and the reconciler. Ctrl-C (or SIGTERM) stops it all cleanly."""
     from chaos.runner import run
     from controlplane.desired import default_desired, load_desired
     from controlplane.errors import ControlPlaneError
+    from covenant.monitoring import MonitoringOptions, require_tools
     from covenant.preflight import check
     from covenant.up import run_up
+    from infra.errors import InfraError
     from kernel.settings import SettingsError, load_settings
 
     try:
@@ -33,12 +39,18 @@ def up(config: ConfigOption = None) -> None:
         typer.echo(f"covenant up: {exc}", err=True)
         raise typer.Exit(1) from exc
     problems = check(settings, desired.region_names())
+    if with_prometheus:
+        try:
+            require_tools()
+        except InfraError as exc:
+            problems.append(f"--with-prometheus: {exc}")
     for problem in problems:
         typer.echo(f"covenant up: {problem}", err=True)
     if problems:
         raise typer.Exit(1)
     try:
-        run(run_up(desired, settings))  # uvloop: the probes, front door and proxies share it
-    except (ControlPlaneError, SettingsError) as exc:
+        monitoring = MonitoringOptions() if with_prometheus else None
+        run(run_up(desired, settings, monitoring=monitoring))  # uvloop: one loop for all
+    except (ControlPlaneError, SettingsError, InfraError) as exc:
         typer.echo(f"covenant up: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -16,7 +16,9 @@ from rich.table import Table
 
 from controlplane.decide import Decision
 from controlplane.desired import DesiredState
+from covenant.monitoring import MonitoringOptions
 from covenant.stack import Component, Stack
+from kernel.files import atomic_write
 from kernel.settings import Settings
 
 
@@ -40,8 +42,16 @@ def verdict_printer(console: Console) -> Callable[[Decision], None]:
     return on_decision
 
 
-async def run_up(desired: DesiredState, settings: Settings, console: Console | None = None
-                 ) -> None:
+def event_printer(console: Console, then: Callable[[], None]) -> Callable[[str], None]:
+    """A supervised child exited or was restarted: print it at once, then ``then``."""
+    def on_event(line: str) -> None:
+        console.print(f"[bold]{time.strftime('%H:%M:%S')}[/] [yellow]process[/]  {line}")
+        then()
+    return on_event
+
+
+async def run_up(desired: DesiredState, settings: Settings, console: Console | None = None,
+                 monitoring: MonitoringOptions | None = None) -> None:
     console = console or Console()
     # The console shows verdicts and actions; per-request and per-pass logs would drown them.
     for noisy in ("httpx", "controlplane.reconciler", "chaos"):
@@ -50,13 +60,19 @@ async def run_up(desired: DesiredState, settings: Settings, console: Console | N
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    stack = Stack(desired, settings, on_decision=verdict_printer(console))
+    described = Path(settings.data_dir) / "stack.json"
+
+    def describe() -> None:  # every URL and pid, rewritten when a child is restarted
+        if stack.api_url:
+            atomic_write(described, json.dumps(stack.describe(), indent=2))
+
+    stack = Stack(desired, settings, on_decision=verdict_printer(console),
+                  monitoring_options=monitoring, on_event=event_printer(console, describe))
     console.print("starting six region APIs (first run migrates and seeds them)...")
     try:
         await stack.start()
         console.print(components_table(stack.components))
-        described = Path(settings.data_dir) / "stack.json"
-        described.write_text(json.dumps(stack.describe(), indent=2))
+        describe()
         console.print("reconciler running; verdicts and actions follow. Ctrl-C stops.")
         await stop.wait()
         console.print("stopping...")

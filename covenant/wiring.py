@@ -34,6 +34,14 @@ def country_homes() -> dict[str, str]:
     return homes
 
 
+def extra_feed(on_scrape: ScrapeHook) -> ScrapeHook | None:
+    """Where counters about a region from elsewhere than its own scrape go (the front door's
+    own 503s): the SLO budgets' ``feed_extra`` when ``on_scrape`` feeds budgets, else None
+    (with Prometheus, the front door is one of its scrape targets instead)."""
+    budgets = getattr(on_scrape, "__self__", None)
+    return budgets.feed_extra if isinstance(budgets, SloBudgetSignals) else None
+
+
 class SignalWiring(NamedTuple):
     source: SignalSource | None           # what the reconciler asks each pass
     on_scrape: ScrapeHook | None          # the observer's hook feeding the SLO budgets

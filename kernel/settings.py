@@ -52,6 +52,16 @@ class Settings(BaseSettings):
         default="covenant", description="Redis key prefix of the cache (then the region)."
     )
     prometheus_url: str | None = Field(default=None, description="Prometheus HTTP API.")
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318): every process "
+        "of the stack exports its spans there (POST <url>/v1/traces). Unset: the standard "
+        "OTEL_EXPORTER_OTLP_ENDPOINT if set, else spans are not exported.")
+    pagerduty_routing_key: str | None = Field(
+        default=None, description="PagerDuty Events v2 routing key: failed runbook runs and "
+        "incident.escalate page through it. Unset: they escalate on the bus only.")
+    pagerduty_url: str = Field(default="https://events.pagerduty.com/v2/enqueue",
+                               description="Where the PagerDuty events go (a stand-in in tests).")
     state_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the control-plane state store (incidents, budgets). "
@@ -102,6 +112,14 @@ class Settings(BaseSettings):
     def prometheus(self) -> PrometheusSettings:
         return PrometheusSettings(self.prometheus_url)
 
+    @property
+    def runbooks(self) -> RunbookSettings:
+        return RunbookSettings(self.pagerduty_routing_key, self.pagerduty_url)
+
+    @property
+    def tracing(self) -> TracingSettings:
+        return TracingSettings(self.otlp_endpoint)
+
 
 @dataclass(frozen=True, slots=True)
 class ApiSettings:
@@ -145,6 +163,22 @@ class StateSettings:
 @dataclass(frozen=True, slots=True)
 class PrometheusSettings:
     url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunbookSettings:
+    """Where failed runs and escalations page (PagerDuty Events v2), when anywhere."""
+
+    pagerduty_routing_key: str | None = None
+    pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
+
+
+@dataclass(frozen=True, slots=True)
+class TracingSettings:
+    """Where spans are exported (``kernel.tracing.traces_endpoint`` adds the standard
+    ``OTEL_EXPORTER_OTLP_*`` fallback); None: nowhere."""
+
+    otlp_endpoint: str | None = None
 
 
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:

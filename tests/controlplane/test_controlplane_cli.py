@@ -35,7 +35,9 @@ def test_status_table_renders_regions_and_open_incidents() -> None:
         {"region": "ams", "state": "healthy", "latency_ms": 12.0, "error_ratio": 0.0,
          "routed_to": "ams", "line": "ams healthy: up, 12 ms"},
         {"region": "syd", "state": "down", "latency_ms": None, "error_ratio": 0.0,
-         "routed_to": "sin", "line": "syd down: connect failed"},
+         "routed_to": "sin", "line": "syd down: connect failed",
+         "process": {"pid": 6012, "restarts": 1, "last_exit": "killed by SIGKILL",
+                     "running": True}},
     ]
     incidents = [{"id": "inc-syd-1", "region": "syd", "status": "open"}]
     console = Console(record=True, width=160)
@@ -43,3 +45,4 @@ def test_status_table_renders_regions_and_open_incidents() -> None:
     text = console.export_text()
     assert "inc-syd-1" in text and "sin" in text and "12 ms" in text
     assert "syd down: connect failed" in text
+    assert "pid 6012, 1 restart(s), last killed by SIGKILL" in text

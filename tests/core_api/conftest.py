@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from core_api.app import create_app
 from core_api.prepare import prepare_region
+from kernel.clock import SYSTEM_CLOCK, Clock
 from kernel.settings import Settings
 
 TEMPLATE_REGIONS = ("ams", "iad")
@@ -46,9 +47,9 @@ class Api:
     settings: Settings
 
 
-async def open_api(settings: Settings, region: str = "ams",
-                   raise_app_exceptions: bool = True) -> AsyncIterator[Api]:
-    app = create_app(settings, region)
+async def open_api(settings: Settings, region: str = "ams", raise_app_exceptions: bool = True,
+                   clock: Clock = SYSTEM_CLOCK) -> AsyncIterator[Api]:
+    app = create_app(settings, region, clock=clock)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
         transport=transport, base_url=f"http://{region}.test"

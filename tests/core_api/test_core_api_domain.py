@@ -10,10 +10,15 @@ import pytest
 from core_api import profit
 from core_api.contributions import ContributionPolicy, allocate
 from core_api.countries import countries_in_region, get_country, load_countries
-from core_api.errors import ConfigurationError, InvalidFieldError, NotFoundError
+from core_api.errors import (
+    ConfigurationError,
+    InvalidFieldError,
+    MisdirectedError,
+    NotFoundError,
+)
 from core_api.rankings import RankedValue, rank
 from core_api.regions import REGION_CODES, REGIONS, default_port, get_region
-from core_api.residency import require_home
+from core_api.residency import require_home, require_stays_home
 from core_api.sectors import Sector
 from core_api.seed_plan import PROJECTS_PER_REGION, plan_projects
 
@@ -127,8 +132,12 @@ def test_seed_plans_differ_between_regions_and_total_at_least_300() -> None:
 
 def test_residency_names_the_field_and_the_right_region() -> None:
     require_home("ams", "FRA")
-    with pytest.raises(InvalidFieldError, match="lives in region iad") as info:
+    with pytest.raises(MisdirectedError, match="lives in region iad") as info:
         require_home("ams", "USA")
-    assert info.value.field == "country"
+    assert (info.value.field, info.value.home_region) == ("country", "iad")
     with pytest.raises(InvalidFieldError, match="not an ISO"):
         require_home("ams", "ZZZ")
+    require_stays_home("ams", "DEU", "project")
+    with pytest.raises(InvalidFieldError, match="cannot move to another region") as moved:
+        require_stays_home("ams", "USA", "project")
+    assert moved.value.field == "country" and "iad" in str(moved.value)

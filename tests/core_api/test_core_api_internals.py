@@ -28,7 +28,7 @@ def test_database_url_per_region(tmp_path: Path) -> None:
 
 def test_fast_project_json_equals_the_typed_model() -> None:
     naive = datetime(2024, 5, 1, 12, 30, 15, 123456)  # as SQLite hands it back
-    view = ProjectView(7, "ams", "Dam", "FRA", "water", 10, "active", 3, 40, 2, naive, naive)
+    view = ProjectView("ams-7", "ams", "Dam", "FRA", "water", 10, "active", 3, 40, 2, naive, naive)
     page = ProjectPageView(total=1, limit=50, offset=0, items=[view])
     fast = orjson.loads(orjson.dumps(page, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z))
     typed = ProjectPage.model_validate(fast)

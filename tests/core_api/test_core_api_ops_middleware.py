@@ -55,15 +55,15 @@ def series(text: str, name: str) -> list[str]:
 
 
 async def test_metrics_use_route_templates_and_own_registry(api) -> None:
-    await api.client.get("/v1/projects/1")
-    await api.client.get("/v1/projects/2")
+    await api.client.get("/v1/projects/ams-1")
+    await api.client.get("/v1/projects/ams-2")
     await api.client.get("/no/such/path")
     text = (await api.client.get("/metrics")).text
     requests = series(text, "http_requests_total{")
     assert any('route="/v1/projects/{project_id}"' in s and 'region="ams"' in s
                and 'method="GET"' in s and 'status="200"' in s and s.endswith(" 2.0")
                for s in requests), requests
-    assert not any("/v1/projects/1" in s for s in requests)
+    assert not any("/v1/projects/ams-1" in s for s in requests)
     assert any('route="<unmatched>"' in s and 'status="404"' in s for s in requests)
     buckets = series(text, "http_request_duration_seconds_bucket{")
     assert any('le="0.001"' in b for b in buckets)
@@ -139,7 +139,7 @@ async def test_server_and_database_spans(core_settings: Settings) -> None:
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         trace_id = "0af7651916cd43dd8448eb211c80319c"
-        await client.get("/v1/projects/3", headers={
+        await client.get("/v1/projects/ams-3", headers={
             "traceparent": f"00-{trace_id}-b7ad6b7169203331-01"})
     spans = exporter.get_finished_spans()  # the lifespan's shutdown flushed the batch
     server = [s for s in spans if s.kind == SpanKind.SERVER]

@@ -70,12 +70,12 @@ async def test_failed_requests_write_no_event(api: Api) -> None:
     responses = [
         await api.client.post("/v1/projects", json=PROJECT | {"country": "USA"}),
         await api.client.post("/v1/projects", json=PROJECT | {"budget_usd": -5}),
-        await api.client.patch("/v1/projects/999999", json={"progress": 1}),
-        await api.client.delete("/v1/projects/999999"),
+        await api.client.patch("/v1/projects/ams-999999", json={"progress": 1}),
+        await api.client.delete("/v1/projects/ams-999999"),
         await api.client.post("/v1/users", json={"name": "B", "email": "A@x.org",
                                                  "country": "FRA"}),
     ]
-    assert [r.status_code for r in responses] == [422, 422, 404, 404, 409]
+    assert [r.status_code for r in responses] == [421, 422, 404, 404, 409]
     assert len(outbox(api.settings)) == before
 
 

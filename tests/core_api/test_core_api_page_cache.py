@@ -8,6 +8,7 @@ from sqlalchemy import insert
 
 from core_api.database import Database
 from core_api.models import ProjectRow
+from core_api.numbering import reserve
 
 from .conftest import Api
 
@@ -18,8 +19,10 @@ def insert_behind_the_apis_back(api: Api) -> None:
     now = datetime.now(UTC)
     try:
         with other.write() as session:
+            number = reserve(session, "ams", "project")
             session.execute(insert(ProjectRow), [{
-                "region": "ams", "name": "Elsewhere", "country": "BEL", "sector": "water",
+                "region": "ams", "number": number, "name": "Elsewhere", "country": "BEL",
+                "sector": "water",
                 "budget_usd": 1, "status": "planned", "beneficiaries": 0, "progress": 0,
                 "profit_usd": 0, "created_at": now, "updated_at": now}])
     finally:

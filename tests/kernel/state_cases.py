@@ -18,6 +18,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 # Every package with rows on StateBase, so its metadata is the whole state database's:
+import controlplane.keys  # noqa: F401
+import controlplane.overrides  # noqa: F401
 import controlplane.store  # noqa: F401
 import runbooks.journal_sql  # noqa: F401
 import slo.store  # noqa: F401

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from kernel.matchers import parse_selector, render_selector
 from slo.budget import (
     budget_status,
     consumed_fraction,
@@ -16,7 +17,6 @@ from slo.budget import (
 )
 from slo.burn import alert_windows, burn_factor, burn_rate, is_burning, rule_windows
 from slo.period import parse_duration, parse_period, prom_duration
-from kernel.matchers import parse_selector, render_selector
 
 
 @pytest.mark.parametrize(("objective", "budget"), [(0.999, 0.001), (0.9995, 0.0005), (1.0, 0.0)])

@@ -53,7 +53,8 @@ def test_sloth_names_labels_and_groups() -> None:
     assert "(14.4 * 0.0004999999999999716)" in page["expr"] and "(6 * " in page["expr"]
     assert "(3 * " in ticket["expr"] and "(1 * " in ticket["expr"]
     assert page["for"] == "2m" and ticket["for"] == "15m"
-    assert page["annotations"]["runbook_url"].startswith("https://")
+    # The control plane's page of the runbook the alert starts (GET /runbooks/{id}).
+    assert page["annotations"]["runbook_url"].endswith("/runbooks/error-budget-fast-burn")
     assert exhausted["alert"] == "CoreApiAvailabilityErrorBudgetExhausted"
     assert "<= 0" in exhausted["expr"]
     assert nodata["alert"] == "CoreApiAvailabilityNoData" and "absent(" in nodata["expr"]

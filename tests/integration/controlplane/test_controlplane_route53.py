@@ -2,54 +2,17 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
-import httpx
 import pytest
 
 from controlplane.desired import default_desired
 from controlplane.errors import ControlPlaneError
 from controlplane.route53 import Route53Router
 from controlplane.routing import RouteTable
-from tests.waiting import wait_until
 
 NAMES = default_desired().region_names()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture()
-def moto_url() -> Iterator[str]:
-    port = _free_port()
-    moto = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            httpx.get(url + "/moto-api/", timeout=1)
-        except httpx.HTTPError:
-            return False
-        return True
-
-    try:
-        wait_until(lambda: answers() or proc.poll() is not None, "moto_server", 30, 0.1)
-        if proc.poll() is not None:
-            pytest.fail(f"moto_server exited with {proc.returncode} before answering")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _client(url: str) -> object:

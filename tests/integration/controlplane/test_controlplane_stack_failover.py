@@ -99,7 +99,9 @@ async def test_faults_reroute_and_recover(tmp_path: Path) -> None:
                 await _fault_cycle(stack, hits, fault,
                                    lambda f=fault: faults.inject(f, "syd"),  # type: ignore[misc]
                                    lambda f=fault: faults.restore(f, "syd"))  # type: ignore[misc]
-        async with httpx.AsyncClient(base_url=stack.api_url) as api:
+        key = (tmp_path / "data" / "admin.key").read_text().strip()  # incidents need a key
+        async with httpx.AsyncClient(base_url=stack.api_url,
+                                     headers={"Authorization": f"Bearer {key}"}) as api:
             incidents = [i for i in (await api.get("/v1/incidents")).json()
                          if i["region"] == "syd"]
             assert len(incidents) == 4  # one per fault, each opened and resolved

@@ -46,8 +46,11 @@ def test_up_prints_table_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         r = httpx.get(stack["front_door"] + "/v1/countries/ZAF", timeout=10)
         assert r.status_code == 200 and r.headers["x-covenant-served-by"] == "jnb"
         # Not a terminal: the table once, then exit, with no per-request log lines.
+        # The incidents need a key: the one `covenant up` made (mode 0600).
+        assert Path(stack["admin_key_file"]).stat().st_mode & 0o777 == 0o600
         status = subprocess.run([sys.executable, "-c", CLI, "status", "--url",
-                                 stack["control_plane"]], capture_output=True, text=True,
+                                 stack["control_plane"], "--key-file",
+                                 stack["admin_key_file"]], capture_output=True, text=True,
                                 env=env, timeout=60)
         assert status.returncode == 0, status.stderr
         assert all(region in status.stdout for region in ("ams", "iad", "syd", "jnb"))

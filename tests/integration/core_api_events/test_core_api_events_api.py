@@ -48,7 +48,7 @@ async def test_api_writes_emit_exactly_their_events_and_invalidate_the_cache(
         patched = await client.patch(f"/v1/projects/{project_id}", json={"progress": 40})
         assert patched.status_code == 200, patched.text
         # Rejected writes roll back: no event for any of them.
-        missing = await client.patch("/v1/projects/999999999", json={"progress": 1})
+        missing = await client.patch("/v1/projects/ams-999999999", json={"progress": 1})
         invalid = await client.post("/v1/projects", json=body | {"budget_usd": -5})
         deleted = await client.delete(f"/v1/projects/{project_id}")
         again = await client.delete(f"/v1/projects/{project_id}")

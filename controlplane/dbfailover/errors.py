@@ -1,0 +1,9 @@
+"""The failover package's one error base class."""
+
+from __future__ import annotations
+
+from controlplane.errors import ControlPlaneError
+
+
+class DbFailoverError(ControlPlaneError):
+    """A pair cannot be made, observed or failed over; the message names the thing and the fix."""
