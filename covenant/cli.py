@@ -49,8 +49,9 @@ def _root(
 ) -> None:
     logging.basicConfig(level=log_level.upper(), format="%(message)s")
     # Alembic narrates every plugin it loads at INFO: noise in front of what a command says.
-    if log_level.upper() != "DEBUG":
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    if log_level.upper() != "DEBUG":  # per-plugin and per-request lines drown the output
+        for noisy in ("alembic", "httpx"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def main() -> None:
