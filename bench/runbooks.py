@@ -97,12 +97,12 @@ async def serve(url: str, port_file: Path) -> None:
     from controlplane.runs_api import RunbookDesk, runs_router
     from controlplane.servers import start_server
     from controlplane.store import StateStore
+    from kernel.locks import InMemoryRegionLock
     from runbooks.checks import ProbeTable
     from runbooks.dispatch import Dispatcher
     from runbooks.escalation import LogEscalator
     from runbooks.executor import Executor
     from runbooks.journal_sql import SqlJournal
-    from runbooks.locks import InMemoryRegionLock
     from runbooks.ports import Runners
 
     books, journal = library(), SqlJournal(url)

@@ -36,6 +36,7 @@ from covenant import runbook_actuators, runbook_probes
 from covenant.chaos_pause import ToxiproxyChaosPause
 from covenant.runbook_probes import StackView
 from kernel.bus import EventBus
+from kernel.locks import InMemoryRegionLock, RegionLock
 from kernel.settings import Settings
 from runbooks.capability import Wired, blocked
 from runbooks.checks import HttpCheckRunner, ProbeTable, PromqlCheckRunner, SqlCheckRunner
@@ -43,7 +44,6 @@ from runbooks.dispatch import Dispatcher
 from runbooks.escalation import BusEscalator, FanoutEscalator, HttpPagerDuty, IncidentEscalator
 from runbooks.executor import Executor
 from runbooks.journal_sql import SqlJournal
-from runbooks.locks import InMemoryRegionLock
 from runbooks.model import ApprovalStep, ManualStep, Runbook
 from runbooks.ports import CheckRunner, Escalator, Runners
 from runbooks.probes import VERDICTS
@@ -133,7 +133,7 @@ class RunbookWiring:
     desk: RunbookDesk
     journal: SqlJournal
     keys: KeyStore
-    lock: InMemoryRegionLock  # shared with game days and DB failovers
+    lock: RegionLock  # shared with game days and DB failovers
     extras: ApiExtras
     view: StackView
     closers: list[Callable[[], None]] = field(default_factory=list)

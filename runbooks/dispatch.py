@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from kernel.clock import SYSTEM_CLOCK, Clock
+from kernel.locks import RegionLock
 from runbooks.admission import ActiveRun, Admission, Decision, RegionView, Request, admit
 from runbooks.errors import RegionBusy, RunbookError
 from runbooks.executor import Executor
 from runbooks.journal import Journal
-from runbooks.locks import RegionLock
 from runbooks.model import Runbook
 
 log = logging.getLogger(__name__)

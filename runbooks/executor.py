@@ -26,13 +26,13 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from kernel.clock import SYSTEM_CLOCK, Clock
+from kernel.locks import RegionLock
 from kernel.regions import REGION_CODES
 from runbooks.actuators import ACTUATORS, Catalogue, suggest
 from runbooks.admission import lock_holder_name
 from runbooks.errors import ApprovalRefused, NotAnApprover, RegionBusy, RunbookError
 from runbooks.inputs import resolve_inputs
 from runbooks.journal import Journal, RunDraft, RunRecord, RunStatus, StepRecord, StepStatus
-from runbooks.locks import RegionLock
 from runbooks.model import (
     ApprovalStep,
     CheckStep,

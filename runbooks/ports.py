@@ -7,7 +7,7 @@
 - :class:`Actuator` per catalogue name (``route.drain`` -> the control plane's router, ...).
 - :class:`Escalator` for a failed or stuck run (:mod:`runbooks.escalation` has PagerDuty,
   bus and incident escalators and a fan-out).
-- :class:`runbooks.locks.RegionLock` shared with game days and database failovers.
+- :class:`kernel.locks.RegionLock` shared with game days and database failovers.
 """
 
 from __future__ import annotations

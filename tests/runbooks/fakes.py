@@ -9,11 +9,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kernel.clock import FakeClock
+from kernel.locks import InMemoryRegionLock
 from runbooks.errors import EscalationError
 from runbooks.executor import Executor
 from runbooks.expect import CheckSpec
 from runbooks.journal import InMemoryJournal
-from runbooks.locks import InMemoryRegionLock
 from runbooks.model import Runbook
 from runbooks.ports import CallContext, CheckResult, Escalation, Runners
 from runbooks.spec import parse_runbook

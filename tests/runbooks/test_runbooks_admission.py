@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from kernel.clock import FakeClock
+from kernel.locks import InMemoryRegionLock
 from runbooks.admission import ActiveRun, Decision, RegionView, Request, admit
 from runbooks.dispatch import AlertNotice, Dispatcher
 from runbooks.journal import RunStatus
-from runbooks.locks import InMemoryRegionLock
 from tests.runbooks.fakes import HANG, rig
 from tests.waiting import eventually
 

@@ -32,6 +32,7 @@ class DirectWriter:
     port: int
     acked: list[tuple[float, int]] = field(default_factory=list)
     waiting_since: float | None = None
+    refused: list[float] = field(default_factory=list)  # when each attempt timed out or failed
 
     async def run(self, stop: asyncio.Event) -> None:
         i = 0
@@ -47,6 +48,7 @@ class DirectWriter:
                         self.acked.append((time.monotonic(), i))
                         self.waiting_since = None
             except (TimeoutError, psycopg.Error):
+                self.refused.append(time.monotonic())
                 await asyncio.sleep(0.05)
 
 
@@ -79,7 +81,9 @@ async def test_cut_off_primary_acknowledges_nothing_after_it_is_replaced(
         await eventually(lambda: rogue.waiting_since is not None and
                          time.monotonic() - rogue.waiting_since > 0.5,
                          "the old primary to stop acknowledging", 10)
-        await asyncio.sleep(1.0)  # a second more of attempts on the replaced primary
+        # Two more whole attempts on the replaced primary, each refused (1 s timeout each).
+        await eventually(lambda: sum(at > promoted_at for at in rogue.refused) >= 2,
+                         "two refused attempts after the promotion", 15)
     finally:
         writer_stop.set()
         stop.set()

@@ -28,12 +28,12 @@ from controlplane.keys import KeyStore
 from controlplane.runs_api import RunbookDesk, runs_router
 from controlplane.servers import RunningServer, start_server
 from controlplane.store import StateStore
+from kernel.locks import InMemoryRegionLock
 from runbooks.dispatch import Dispatcher
 from runbooks.errors import JournalError
 from runbooks.executor import Executor
 from runbooks.journal import RunRecord, RunStatus
 from runbooks.journal_sql import SqlJournal
-from runbooks.locks import InMemoryRegionLock
 from runbooks.ports import Runners
 from runbooks.spec import parse_runbook
 from tests.integration.promstack import free_port

@@ -1,4 +1,5 @@
-"""One lock per region, taken by runbook runs, game days and database failovers alike.
+"""One lock per region, taken by runbook runs, game days and database failovers alike (in the
+neutral base because all three take it, and they may not import each other).
 
 Why one lock: two automations acting on one region at once (a failover during a game day's
 injected partition) make each other's checks lie. The lock has a TTL so a holder that died
