@@ -136,7 +136,9 @@ def bench_db_failover(
     trials: int = typer.Option(20, "--trials", min=1, help="Kills per system."),
     as_json: AsJson = False,
     systems: str = typer.Option("native,patroni-default,patroni-tuned", "--systems",
-                                help="Comma-separated: native, patroni-default, "
+                                help="Comma-separated: native (the failover as the "
+                                "postgres-primary-down runbook, as in covenant up), "
+                                "native-direct (no runbook), patroni-default, "
                                 "patroni-tuned."),
     data_dir: DataDirOption = None,
 ) -> None:

@@ -5,8 +5,13 @@ acknowledged id missing from the new primary). Side by side, in the same run and
 same writer, for:
 
 - ``native``: Covenant's pair (the fault-proxy endpoint, pg_promote, fencing), the pairs'
-  loop at the reconciler's cadence (1 s, 0.25 s after a failed probe); between trials the
-  old primary rejoins with pg_rewind;
+  loop at the reconciler's cadence (1 s, 0.25 s after a failed probe), the failover carried
+  out as in ``covenant up``: as the postgres-primary-down runbook (dispatcher, executor,
+  journal on a SQLite state store, region lock; its promote step fails over); between
+  trials the old primary rejoins with pg_rewind and the run's manual rejoin step is
+  confirmed, so the run ends and frees the region;
+- ``native-direct``: the same with the supervisor failing over directly (no runbook: the
+  path of a control plane without the runbook engine), to show what the run costs;
 - ``patroni-default``: Patroni 4 with etcd, synchronous_mode, ttl 30 / loop_wait 10;
 - ``patroni-tuned``: the same with ttl 10 / loop_wait 2 / retry_timeout 4; between trials
   the killed member (Patroni and its postmaster, killed -9 together: the node died) is
@@ -25,7 +30,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,15 +48,31 @@ from controlplane.dbfailover.native import NativePair
 from controlplane.dbfailover.pair import init_pair
 from controlplane.dbfailover.pairstate import load_state, node, save_state
 from controlplane.dbfailover.postgres import conninfo, give_to_server_user, sql
+from controlplane.dbfailover.runbook import (
+    RUNBOOK,
+    FailoverDb,
+    RunbookFailover,
+    db_probes,
+    node_role,
+)
 from controlplane.dbfailover.supervisor import DbSupervisor
 from controlplane.dbspec import DbPolicy, FailoverPolicy, PairSpec
+from kernel.locks import InMemoryRegionLock
+from runbooks.checks import ProbeFn, ProbeTable
+from runbooks.dispatch import Dispatcher
+from runbooks.executor import Executor
+from runbooks.journal import RunStatus
+from runbooks.journal_sql import SqlJournal
+from runbooks.ports import CallContext, Escalation, Runners
+from runbooks.spec import load_library
+from runbooks.templating import ArgValue, Scalar
 
 log = logging.getLogger(__name__)
 
 WARM_WRITES = 100          # acknowledged writes before each kill
 AFTER_WRITES = 20          # ... and after the failover, before the trial ends
 TRIAL_TIMEOUT_S = 180.0
-SYSTEMS = ("native", "patroni-default", "patroni-tuned")
+SYSTEMS = ("native", "native-direct", "patroni-default", "patroni-tuned")
 PATRONI = {"patroni-default": (30, 10, 10), "patroni-tuned": (10, 2, 4)}
 
 
@@ -140,13 +161,61 @@ class _Timed(DbSupervisor):
 
     failover_started: float | None = None
 
-    async def failover(self, region: str, reason: str) -> None:
+    async def failover(self, region: str, reason: str, incident_id: str | None = None) -> None:
         self.failover_started = time.monotonic()
-        await super().failover(region, reason)
+        await super().failover(region, reason, incident_id)
 
 
-async def run_native(root: Path, trials: int) -> list[Trial]:
-    directory = root / "native" / "ams"
+class _TimedRunbook(RunbookFailover):
+    """The runbook hook, noting when each failover was handed to it (detection time)."""
+
+    failover_started: float | None = None
+
+    async def failover(self, region: str, reason: str, incident_id: str | None = None) -> None:
+        self.failover_started = time.monotonic()
+        await super().failover(region, reason, incident_id)
+
+
+class _LogEscalator:
+    async def escalate(self, escalation: Escalation) -> None:
+        log.warning("run #%s escalated: %s", escalation.run_id, escalation.reason)
+
+
+class _Note:
+    async def call(self, args: Mapping[str, ArgValue], ctx: CallContext) -> str:
+        return "noted (the benchmark has no incident desk)"
+
+
+@dataclass
+class _Engine:
+    """The runbook engine of the runbook path: what ``covenant up`` builds around the run."""
+
+    hook: _TimedRunbook
+    executor: Executor
+    journal: SqlJournal
+
+
+def _engine(supervisor: DbSupervisor, root: Path) -> _Engine:
+    books = {RUNBOOK: load_library()[RUNBOOK]}
+    journal = SqlJournal(f"sqlite:///{root / 'state.db'}")
+    lock = InMemoryRegionLock()
+
+    async def serving(args: Mapping[str, ArgValue]) -> Scalar | None:
+        # No region API here: the region "serves" once its pair has a primary again.
+        obs = supervisor.observations.get(str(args.get("region")))
+        return "healthy" if obs is not None and node_role(obs, "primary") == "primary" \
+            else "degraded"
+    probes: dict[str, ProbeFn] = {**db_probes(supervisor), "region.health": serving}
+    runners = Runners({"probe": ProbeTable(probes)},
+                      {"db.failover": FailoverDb(supervisor), "incident.annotate": _Note()})
+    executor = Executor(books, journal, runners, _LogEscalator(), lock=lock)
+    hook = _TimedRunbook(supervisor)
+    hook.attach(Dispatcher(books, executor, journal, lock), lock)
+    return _Engine(hook, executor, journal)
+
+
+async def run_native(root: Path, trials: int, path: str = "runbook") -> list[Trial]:
+    directory = root / f"native-{path}" / "ams"
     directory.parent.mkdir(parents=True)
     directory.parent.chmod(0o755)
     state = await init_pair("ams", directory, free_port(), free_port())
@@ -155,6 +224,7 @@ async def run_native(root: Path, trials: int) -> list[Trial]:
     stop = asyncio.Event()
     loop: asyncio.Task[None] | None = None
     writer_task: asyncio.Task[None] | None = None
+    engine: _Engine | None = None
     try:
         info = await ensure_endpoint(toxiproxy.url, state, 0, (0, 0))
         save_state(directory, state.model_copy(update={"endpoint": info}))
@@ -163,12 +233,15 @@ async def run_native(root: Path, trials: int) -> list[Trial]:
                         standby_port=state.nodes["b"], endpoint_port=0, link_ports=(0, 0))
         db = DbPolicy(pairs={"ams": spec}, policy=FailoverPolicy())
         supervisor = _Timed(db.policy, build_supervisor(db, root).pairs)
-        loop = asyncio.create_task(run_pairs(supervisor, stop))
+        engine = _engine(supervisor, directory.parent) if path == "runbook" else None
+        loop = asyncio.create_task(run_pairs(supervisor, stop,
+                                             db=engine.hook if engine else None))
         writer = Writer(conninfo(info.port, "postgres", "bench"))
         writer_task = asyncio.create_task(writer.run())
+        timed: _Timed | _TimedRunbook = engine.hook if engine else supervisor
         out = []
         for _ in range(trials):
-            out.append(await _native_trial(directory, supervisor, writer))
+            out.append(await _native_trial(directory, supervisor, writer, timed, engine))
         return out
     finally:
         stop.set()
@@ -177,16 +250,19 @@ async def run_native(root: Path, trials: int) -> list[Trial]:
             await writer_task
         if loop is not None:
             await loop
+        if engine is not None:
+            engine.journal.close()
         await toxiproxy.stop()
         current = load_state(directory)
         for name in current.nodes:
             await node(directory, current, name).stop("immediate", timeout=10)
 
 
-async def _native_trial(directory: Path, supervisor: _Timed, writer: Writer) -> Trial:
+async def _native_trial(directory: Path, supervisor: DbSupervisor, writer: Writer,
+                        timed: _Timed | _TimedRunbook, engine: _Engine | None) -> Trial:
     state = load_state(directory)
     victim = node(directory, state, state.primary)
-    supervisor.failover_started = None
+    timed.failover_started = None
     killed_at: list[float] = []
 
     def kill() -> float:  # stamped once every process is dead: what came before counts
@@ -195,14 +271,18 @@ async def _native_trial(directory: Path, supervisor: _Timed, writer: Writer) -> 
         return killed_at[0]
 
     async def detected() -> float | None:
-        started = supervisor.failover_started
+        started = timed.failover_started
         return None if started is None else started - killed_at[0]
 
     async def new_primary() -> int:
         return load_state(directory).nodes[load_state(directory).primary]
 
-    trial = await _trial("native", writer, kill, detected, new_primary)
+    name = "native" if engine is not None else "native-direct"
+    trial = await _trial(name, writer, kill, detected, new_primary)
+    run_id = await _waiting_run(engine) if engine is not None else None
     await NativePair("ams", directory).rejoin()
+    if engine is not None and run_id is not None:  # the person confirms the rejoin step
+        await engine.executor.approve(run_id, "rejoin-old-primary", "bench", ["sre-database"])
     deadline = time.monotonic() + 60
     while supervisor.health.get("ams") is None or \
             supervisor.health["ams"].condition is not Condition.HEALTHY:
@@ -210,6 +290,19 @@ async def _native_trial(directory: Path, supervisor: _Timed, writer: Writer) -> 
             raise TimeoutError("native pair not synchronous again 60 s after the rejoin")
         await asyncio.sleep(0.05)
     return trial
+
+
+async def _waiting_run(engine: _Engine) -> int:
+    """The trial's postgres-primary-down run, once it waits for the rejoin (promoted)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for run in await engine.journal.list_runs(active_only=True, limit=10):
+            if run.status is RunStatus.WAITING:
+                return run.id
+        await asyncio.sleep(0.05)
+    runs = await engine.journal.list_runs(limit=1)
+    raise TimeoutError(f"no {RUNBOOK} run waiting for the rejoin 60 s after the kill "
+                       f"(last: {runs[0] if runs else 'none'})")
 
 
 # Patroni -----------------------------------------------------------------------------------
@@ -279,8 +372,10 @@ async def run_bench(trials: int, systems: tuple[str, ...], data_dir: Path | None
     results: dict[str, dict[str, Any]] = {}
     for system in systems:
         print(f"--- {system}: {trials} trial(s)", flush=True)
-        ran = await run_native(root, trials) if system == "native" else \
-            await run_patroni(root, system, trials)
+        if system in ("native", "native-direct"):
+            ran = await run_native(root, trials, "runbook" if system == "native" else "direct")
+        else:
+            ran = await run_patroni(root, system, trials)
         results[system] = summary(ran)
     native = results.get("native", {})
     tuned = results.get("patroni-tuned", {})

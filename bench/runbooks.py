@@ -90,14 +90,15 @@ async def serve(url: str, port_file: Path) -> None:
     """The control plane under test: until SIGTERM."""
     from prometheus_client import CollectorRegistry
 
-    from controlplane.alert_webhook import webhook_router
+    from controlplane.alert_webhook import webhook_route, webhook_router
     from controlplane.api import HealthPublic, create_api
     from controlplane.auth import Guard
     from controlplane.keys import KeyStore
     from controlplane.runs_api import RunbookDesk, runs_router
     from controlplane.servers import start_server
     from controlplane.store import StateStore
-    from kernel.locks import InMemoryRegionLock
+    from kernel.heap import settle_heap
+    from kernel.state.locks import SqlRegionLock
     from runbooks.checks import ProbeTable
     from runbooks.dispatch import Dispatcher
     from runbooks.escalation import LogEscalator
@@ -106,7 +107,7 @@ async def serve(url: str, port_file: Path) -> None:
     from runbooks.ports import Runners
 
     books, journal = library(), SqlJournal(url)
-    lock = InMemoryRegionLock()
+    lock = SqlRegionLock(url)  # what covenant up takes: the lock every process sees
     executor = Executor(books, journal, Runners(checks={"probe": ProbeTable(
         {"bench.noop": noop})}), LogEscalator(), lock=lock)
     desk = RunbookDesk(books, journal, executor, Dispatcher(books, executor, journal, lock))
@@ -114,8 +115,10 @@ async def serve(url: str, port_file: Path) -> None:
     app = create_api(StateStore(url), CollectorRegistry(), lambda: None,
                      lambda: HealthPublic(status="ok", leader=True, passes=0), guard=guard,
                      routers=[webhook_router(desk), runs_router(desk, guard)],
-                     incident_runs=journal.incident_runs)
+                     incident_runs=journal.incident_runs,
+                     hot=[webhook_route(desk, guard)])  # as covenant up serves it
     server = await start_server(app, "127.0.0.1", 0)
+    settle_heap()  # as covenant up does once started
     port_file.write_text(str(server.port))
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)

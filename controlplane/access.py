@@ -64,6 +64,7 @@ RULES: Mapping[tuple[str, str], Scope | None] = {
     ("GET", "/v1/actions"): Scope.ACTIONS_READ,
     ("GET", "/v1/runs"): Scope.RUNS_READ,
     ("GET", "/v1/runs/{run_id}"): Scope.RUNS_READ,
+    ("GET", "/v1/locks"): Scope.RUNS_READ,  # who holds each region (what is running there)
     ("GET", "/v1/probes/{name}"): Scope.RUNS_READ,
     ("POST", "/v1/runbooks/{runbook_id}/runs"): Scope.RUNS_START,
     ("POST", "/v1/runs/{run_id}/steps/{step_id}/approve"): Scope.RUNS_APPROVE,

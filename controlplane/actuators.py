@@ -47,7 +47,10 @@ class ChaosPause(Protocol):
 
 
 class DbFailover(Protocol):
-    async def failover(self, region: str, reason: str) -> None: ...
+    async def failover(self, region: str, reason: str, incident_id: str | None = None) -> None:
+        """Fail over ``region``'s pair; ``incident_id`` is the pair's incident (the action
+        is recorded after it is carried out, so the hook is told it explicitly)."""
+        ...
 
 
 class LocalRouter:
@@ -105,5 +108,5 @@ class NoopChaosPause:
 
 
 class NoopDbFailover:
-    async def failover(self, region: str, reason: str) -> None:
+    async def failover(self, region: str, reason: str, incident_id: str | None = None) -> None:
         log.info("db-failover hook not wired: would fail over %s (%s)", region, reason)

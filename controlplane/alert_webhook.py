@@ -10,23 +10,44 @@ journal is unavailable, or this replica is not the leader; a malformed payload i
 naming every problem (a retry would not fix it), and anything else a 200 saying what
 happened to each alert. The sender authenticates with a bearer key of role
 ``alertmanager`` (``http_config.authorization`` in alertmanager.yml).
+
+Each delivery that reaches the handler is told to ``on_delivery`` with its outcome (one of
+:data:`DELIVERY_OUTCOMES`; the control plane counts them in
+``covenant_webhook_deliveries_total``). One refused for its key never reaches it: the
+access rules answer 401/403 first.
+
+Alertmanager may send hundreds of notifications a second, mostly repeats answered from the
+dispatcher's memory, so FastAPI's routing and dependency handling cost more than the work.
+:func:`webhook_route` is the route the control plane serves: a plain Starlette route, put
+ahead of FastAPI's routes (``ApiExtras.hot``), checking the key inline with the same
+:class:`controlplane.auth.Guard`. :func:`webhook_router` is the same handler as a FastAPI
+route: it lists the webhook in ``/openapi.json`` (never reached where the hot route is
+mounted) and serves an app that mounts no hot route.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.routing import Route
 
+from controlplane.auth import Guard
 from controlplane.runs_api import RunbookDesk
 from runbooks.dispatch import AlertNotice
 from runbooks.errors import JournalError
 
 log = logging.getLogger(__name__)
 PATH = "/v1/alerts/alertmanager"
+# What became of a delivery: handled (200), malformed (400), sent to a standby (503), or the
+# journal was unavailable (503; Alertmanager retries both 503s).
+ACCEPTED, MALFORMED, NOT_LEADER, JOURNAL_UNAVAILABLE = (
+    "accepted", "malformed", "not_leader", "journal_unavailable")
+DELIVERY_OUTCOMES = (ACCEPTED, MALFORMED, NOT_LEADER, JOURNAL_UNAVAILABLE)
 
 
 class _Lenient(BaseModel):
@@ -95,29 +116,66 @@ def _where(loc: tuple[object, ...]) -> str:
     return out or "<body>"
 
 
-def webhook_router(desk: RunbookDesk) -> APIRouter:
+def webhook_route(desk: RunbookDesk, guard: Guard | None,
+                  on_delivery: Callable[[str], None] | None = None) -> Route:
+    """The webhook as a plain Starlette route (mount it ahead of FastAPI's: ``ApiExtras.hot``,
+    ``create_api(hot=...)``). It asks ``guard`` for the sender's key itself, as FastAPI's
+    dependency would (``None``: an app without keys, where every route is open)."""
+    deliver = _Receiver(desk, on_delivery or (lambda _: None))
+
+    async def receive(request: Request) -> Response:
+        if guard is not None:  # 401/403 as HTTPException: the app's handler answers them
+            await guard.check("POST", PATH, request.headers.get("authorization"))
+        return await deliver(await request.body())
+
+    return Route(PATH, receive, methods=["POST"], name="alertmanager_webhook",
+                 include_in_schema=False)
+
+
+def webhook_router(desk: RunbookDesk,
+                   on_delivery: Callable[[str], None] | None = None) -> APIRouter:
+    """The webhook as a FastAPI route, under the app's guard: what ``/openapi.json`` lists,
+    and what serves the webhook where :func:`webhook_route` is not mounted."""
     router = APIRouter()
+    deliver = _Receiver(desk, on_delivery or (lambda _: None))
 
     @router.post(PATH, response_model=Received)
     async def receive(request: Request) -> Response:
-        alerts, problems = parse_notification(await request.body())
+        return await deliver(await request.body())
+
+    return router
+
+
+class _Receiver:
+    """One delivery, once its sender's key passed: parse, dispatch each alert, answer."""
+
+    def __init__(self, desk: RunbookDesk, told: Callable[[str], None]) -> None:
+        self.desk, self.told = desk, told
+
+    async def __call__(self, body: bytes) -> Response:
+        alerts, problems = parse_notification(body)
         if problems:
+            self.told(MALFORMED)
             raise HTTPException(400, "malformed Alertmanager notification: "
                                      + "; ".join(problems[:20]))
-        desk.require_leader()
+        try:
+            self.desk.require_leader()
+        except HTTPException:
+            self.told(NOT_LEADER)
+            raise
         outcomes: list[AlertOutcome] = []
         try:
             for alert in alerts:
-                outcomes += await _dispatch(desk, alert)
+                outcomes += await _dispatch(self.desk, alert)
         except JournalError as exc:  # Alertmanager retries a 5xx: what we want here
+            self.told(JOURNAL_UNAVAILABLE)
             log.error("webhook: journal unavailable, asking Alertmanager to retry: %s", exc)
             raise HTTPException(503, f"the runbook journal is unavailable ({exc}); "
                                      "retry", headers={"Retry-After": "5"}) from exc
+        self.told(ACCEPTED)
         # Answered as built (no second validation of the model: every notification pays it).
-        body = Received(alerts=len(alerts), outcomes=outcomes).model_dump_json()
-        return Response(body, media_type="application/json")
-
-    return router
+        answer = Received(alerts=len(alerts), outcomes=outcomes).model_dump_json()
+        return Response(answer, media_type="application/json")
 
 
 async def _dispatch(desk: RunbookDesk, alert: AlertNotice) -> list[AlertOutcome]:

@@ -13,7 +13,14 @@ from fastapi import FastAPI
 from opentelemetry.trace import Tracer
 from prometheus_client import CollectorRegistry
 
-from controlplane.actuators import EventPublisher, FanoutRouter, LocalRouter, Publisher, Router
+from controlplane.actuators import (
+    EventPublisher,
+    FanoutRouter,
+    LocalRouter,
+    NoopDbFailover,
+    Publisher,
+    Router,
+)
 from controlplane.api import ApiExtras, HealthPublic, ProcessSource, create_api
 from controlplane.dbfailover.lease import lease_problem
 from controlplane.dbfailover.supervisor import DbSupervisor
@@ -52,7 +59,7 @@ class ControlPlane:
         return create_api(self.store, self.registry, lambda: self.router.current, health,
                           self.desired.region_names(), self.processes,
                           guard=self.extras.guard, routers=self.extras.routers,
-                          incident_runs=self.extras.incident_runs)
+                          incident_runs=self.extras.incident_runs, hot=self.extras.hot)
 
     async def close(self) -> None:
         await self.transport.aclose()
@@ -76,7 +83,9 @@ def build_control_plane(desired: DesiredState, settings: Settings, *,
     problem = lease_problem(settings.state_url, desired.db.pairs)
     if problem:  # before anything is opened: the lease must outlive every failover
         raise ControlPlaneError(problem)
-    if db is not None:  # the pairs' supervisor is also the reconciler's DbFailover hook
+    if db is not None and (hooks is None or isinstance(hooks.db, NoopDbFailover)):
+        # The pairs' supervisor is the reconciler's DbFailover hook unless the caller gave
+        # one (``covenant up``: the failover runs as the postgres-primary-down runbook).
         hooks = replace(hooks or Hooks(), db=db)
     holder = holder or f"{socket.gethostname()}:{os.getpid()}"
     url = state_store_url(settings.state_url, settings.data_dir)

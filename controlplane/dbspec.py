@@ -93,6 +93,9 @@ class FailoverPolicy(_Model):
     resync_lag_bytes: int = Field(default=16 * 1024 * 1024, ge=0, description="Most bytes "
                                   "a returning standby may lag before it is made synchronous "
                                   "again (writes would wait while it catches up).")
+    replication_lag_s: float = Field(default=30.0, gt=0, description="Replay lag of the "
+                                     "standby (seconds) above which the replication_lag "
+                                     "runbook trigger stands.")
     fence_stop: bool = Field(default=True, description="native: also stop the old primary "
                              "(pg_ctl stop -m immediate) and leave standby.signal in its "
                              "directory, besides blocking its link.")

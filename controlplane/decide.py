@@ -10,6 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from controlplane.dependencies import (
+    DependencyHealth,
+    dependency_triggers,
+    step_dependencies,
+)
 from controlplane.desired import DesiredState
 from controlplane.health import Health, RegionHealth, Signal, classify, serving, step
 from controlplane.observation import RegionObservation
@@ -64,6 +69,8 @@ class ReconcilerState:
     incidents: Mapping[str, OpenIncident] = field(default_factory=dict)
     chaos_paused: bool = False
     leader_epoch: int | None = None           # the epoch under which routes were applied
+    # Each region's Redis and NATS ((verdict, region) -> state): controlplane.dependencies.
+    dependencies: Mapping[tuple[str, str], DependencyHealth] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +106,11 @@ def decide(desired: DesiredState, observations: Mapping[str, RegionObservation],
         after = step(before, signal, problem, now, desired.health)
         healths[name] = after
         verdicts.append(_verdict(name, before, after, signal, problem, observations.get(name)))
+    deps = step_dependencies(state.dependencies, observations, now, desired.health)
     if not inputs.leader:
         # A standby tracks health (so it can take over warm) but never acts.
-        return Decision((), tuple(verdicts), replace(state, regions=healths, leader_epoch=None))
+        return Decision((), tuple(verdicts), replace(state, regions=healths, leader_epoch=None,
+                                                     dependencies=deps))
     actions: list[Action] = []
     incidents = dict(state.incidents)
     for name in names:
@@ -120,7 +129,8 @@ def decide(desired: DesiredState, observations: Mapping[str, RegionObservation],
     actions.extend(chaos)
     return Decision(tuple(actions), tuple(verdicts), ReconcilerState(
         regions=healths, routes=routes, incidents=incidents, chaos_paused=paused,
-        leader_epoch=inputs.leader_epoch), standing_triggers(healths))
+        leader_epoch=inputs.leader_epoch, dependencies=deps),
+        standing_triggers(healths) + dependency_triggers(deps))
 
 
 def _extra_bad(desired: DesiredState, inputs: Inputs, name: str) -> str:

@@ -32,6 +32,7 @@ from controlplane.frontdoor_state import Door
 from controlplane.frontdoor_tracing import SERVICE_NAME, RelayTracer
 from controlplane.frontdoor_upstream import Pool
 from kernel.files import atomic_write
+from kernel.heap import settle_heap
 from kernel.tracing import build_tracer_provider, traces_endpoint
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ async def serve(config: FrontDoorConfig) -> None:
     provider = build_tracer_provider(SERVICE_NAME, endpoint=endpoint) if endpoint else None
     door = FrontDoor(config, provider.get_tracer(__name__) if provider else None)
     await door.start()
+    settle_heap()  # start-up's objects live as long as the process: out of the GC's way
     if endpoint:
         log.info("a span per routed request, exported to %s", endpoint)
     if config.ready_file:

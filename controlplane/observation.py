@@ -27,6 +27,10 @@ class RegionObservation:
     # p99 of the users' requests served since the previous scrape, from the region's
     # duration histogram (None: no previous scrape, or no user request in between).
     latency_p99_s: float | None = None
+    # Whether the region's Redis answers and its NATS takes publishes, from its /metrics
+    # (core_api.contract CACHE_UP, EVENT_BUS_UP); None when not scraped or not configured.
+    cache_up: bool | None = None
+    bus_up: bool | None = None
 
     @property
     def error_ratio(self) -> float:

@@ -1,7 +1,7 @@
 """Observe: probe /live, /ready, /health and scrape /metrics of every region concurrently,
 each with a timeout, and reduce what came back to one frozen RegionObservation per region:
 probe status and latency, and from the scrape the requests, 5xx, request rate and the
-users' p99 latency since the previous scrape.
+users' p99 latency since the previous scrape, and whether its Redis and NATS answer.
 
 The network sits behind the injected ``httpx.AsyncBaseTransport`` (the lean ProbeTransport
 in use, MockTransport or ASGITransport in tests), called directly: a probe needs none of
@@ -33,7 +33,8 @@ REQUESTS_METRIC = contract.REQUESTS_TOTAL
 # What a scrape is read for, parsed once: requests and 5xx, the users' latency histogram, and
 # the SLI series the SLO tracker takes from the same samples (``on_scrape``).
 SCRAPED_METRICS: tuple[str, ...] = (contract.REQUESTS_TOTAL, contract.DURATION_BUCKET,
-                                    contract.DURATION_COUNT)
+                                    contract.DURATION_COUNT, contract.CACHE_UP,
+                                    contract.EVENT_BUS_UP)
 ScrapeHook = Callable[[str, Sequence[Sample], float], None]  # (region, samples, cycle time)
 
 
@@ -79,8 +80,11 @@ class Observer:
                       cutoff: float | None = None) -> RegionObservation:
         results, scrape = await self._gather(region.endpoint, cutoff)
         since = NO_INTERVAL
+        cache_up = bus_up = None
         if scrape is not None:
             samples = scrape_samples(scrape)
+            cache_up, bus_up = gauge_up(samples, contract.CACHE_UP), \
+                gauge_up(samples, contract.EVENT_BUS_UP)
             current = Scrape.of(samples, at)
             since = interval(self._last.get(region.name), current)
             self._last[region.name] = current
@@ -89,7 +93,7 @@ class Observer:
         status, latency, detail = summarise(results)
         return RegionObservation(region.name, at, status, latency, since.requests,
                                  since.errors, scrape is not None, detail, since.rate,
-                                 since.p99_s)
+                                 since.p99_s, cache_up, bus_up)
 
     async def _gather(self, base: str,
                       cutoff: float | None) -> tuple[list[ProbeResult], str | None]:
@@ -217,6 +221,13 @@ def scrape_samples(text: str) -> tuple[Sample, ...]:
     except ExpositionError as exc:
         log.debug("unparsable /metrics: %s", exc)
         return ()
+
+
+def gauge_up(samples: Sequence[Sample], name: str) -> bool | None:
+    """A 0/1 up gauge of the scrape: None when the region exports none (the dependency is
+    not configured there), False when any of its series says 0."""
+    values = [s.value for s in samples if s.name == name]
+    return min(values) >= 1 if values else None
 
 
 def count_requests(samples: Sequence[Sample]) -> tuple[float, float]:

@@ -134,7 +134,7 @@ class Reconciler:
             drained=self.overrides.drained() if self.overrides is not None else {}))
         if self.db is not None:  # the pairs' own pure decision (controlplane.dbfailover.decide)
             decision = replace(decision, actions=decision.actions + self.db.decide(
-                pairs, now, leading))
+                pairs, now, leading), triggers=decision.triggers + self.db.triggers())
         self.state = decision.state
         return decision
 
@@ -204,7 +204,7 @@ class Reconciler:
         elif kind is ActionKind.RESUME_CHAOS:
             await self._hooks.chaos.resume(action.reason)
         elif kind is ActionKind.FAILOVER_DB and action.region:
-            await self._hooks.db.failover(action.region, action.reason)
+            await self._hooks.db.failover(action.region, action.reason, action.incident_id)
         elif kind in (ActionKind.DB_SYNC_OFF, ActionKind.DB_SYNC_ON) and action.region \
                 and self.db is not None:
             await self.db.set_synchronous(action.region, kind is ActionKind.DB_SYNC_ON,

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from controlplane.access import Scope
 from controlplane.auth import Guard, actor, sender
+from kernel.regions import REGION_CODES
 from runbooks.actuators import ACTUATORS, arg_problems, suggest
 from runbooks.admission import Decision
 from runbooks.dispatch import Dispatcher
@@ -107,6 +108,12 @@ class RunPage(BaseModel):
     next: int | None = Field(description="Pass as before= for the next (older) page.")
 
 
+class RegionLockPublic(BaseModel):
+    region: str
+    holder: str | None = Field(description="Who holds the region's lock (runbook:<id>, "
+                               "gameday:<id>, dbfailover:<pair>); null when it is free.")
+
+
 class RunbookPublic(BaseModel):
     id: str
     title: str
@@ -188,6 +195,14 @@ def _library_routes(router: APIRouter, desk: RunbookDesk, guard: Guard | None) -
 
 
 def _run_routes(router: APIRouter, desk: RunbookDesk) -> None:
+    @router.get("/v1/locks", response_model=list[RegionLockPublic])
+    async def locks() -> list[RegionLockPublic]:
+        """Each region's lock (runbooks, game days and DB failovers share it), from wherever
+        it lives: another process holding it shows here too."""
+        lock = desk.dispatcher.lock
+        return [RegionLockPublic(region=r, holder=await lock.holder(r) if lock else None)
+                for r in REGION_CODES]
+
     @router.get("/v1/runs", response_model=RunPage)
     async def runs(runbook: str | None = None, region: str | None = None,
                    state: Annotated[RunStatus | None, Query()] = None,

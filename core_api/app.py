@@ -8,7 +8,6 @@ disposes of the engine on shutdown. Migrations are not run here: ``covenant db u
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -29,7 +28,9 @@ from core_api import (
     http_errors,
 )
 from core_api.body_limit import BodyLimitMiddleware
+from core_api.cache import RedisCache
 from core_api.database import Database
+from core_api.dependencies import DependencyCollector, DependencyWatch
 from core_api.errors import ConfigurationError
 from core_api.faults import FaultMiddleware
 from core_api.metrics import MetricsMiddleware, StateCollector
@@ -38,6 +39,7 @@ from core_api.regions import REGION_CODES
 from core_api.services import Services
 from core_api.tracing import TracingMiddleware, build_tracer_provider, instrument_engine
 from kernel.clock import SYSTEM_CLOCK, Clock
+from kernel.heap import settle_heap
 from kernel.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ def create_app(
     instrument_engine(db.engine, tracer)
     services.metrics.registry.register(
         StateCollector(region, db.engine, lambda: _outbox_pending(db, region)))
+    services.metrics.registry.register(DependencyCollector(region, services.dependencies))
 
     app = FastAPI(
         title=f"Covenant core API ({region})",
@@ -110,13 +113,19 @@ def _lifespan(
         db, region = services.db, services.region
         pipeline = build_event_pipeline(services.settings, region, db.writes, services.cache)
         await pipeline.start()
+        cache = services.cache
+        watch = DependencyWatch(services.dependencies,
+                                cache.ping if isinstance(cache, RedisCache) else None,
+                                pipeline.bus)
+        await watch.start()
         # Objects built at startup (routes, schemas, reference data) live for the whole
         # process: moving them out of the collector's reach keeps full collections short.
-        gc.freeze()
+        settle_heap()
         logger.info("core API of %s started (%s)", region, db.engine.dialect.name)
         try:
             yield
         finally:
+            await watch.stop()
             await pipeline.stop()
             services.close()
             tracer_provider.shutdown()

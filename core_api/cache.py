@@ -139,6 +139,13 @@ class RedisCache:
             ) from exc
         return removed
 
+    def ping(self) -> bool:
+        """Whether Redis answers PING (within the client's 0.5 s socket timeout)."""
+        try:
+            return bool(self._client.ping())
+        except (redis.RedisError, OSError):
+            return False
+
     def _invalidate_prefix(self, prefix: str) -> int:
         group = prefix.split(":", 1)[0]
         groups = [group] if group else list(ALL_GROUPS)

@@ -37,6 +37,11 @@ UNMATCHED_ROUTE = "<unmatched>"
 DB_POOL = "db_pool_connections"                  # labels (region, state)
 DB_POOL_STATES: tuple[str, ...] = ("size", "checked_out", "checked_in", "overflow")
 OUTBOX_PENDING = "outbox_pending_events"         # labels (region,)
+# Whether the region's optional dependencies answer, labels (region,): 1 or 0, checked in
+# the background about every second. Exported only when the dependency is configured (Redis,
+# NATS), so a region without them (the in-process default) never reads as one that lost them.
+CACHE_UP = "cache_up"                            # its Redis answers PING
+EVENT_BUS_UP = "event_bus_up"                    # its NATS is connected, JetStream stream in place
 
 # Events: covenant.<region>.<entity>.<verb>, published through the outbox.
 EVENT_ROOT = "covenant"

@@ -21,6 +21,7 @@ from core_api.cache import Cache, build_cache
 from core_api.catalog import Catalog
 from core_api.contributions import ContributionPolicy
 from core_api.database import Database
+from core_api.dependencies import DependencyStatus
 from core_api.faults import FaultSwitch
 from core_api.idempotency import IdempotencyLedger, InFlightKeys
 from core_api.metrics import ApiMetrics
@@ -51,6 +52,8 @@ class Services:
     writer: ThreadPoolExecutor | None = None
     faults: FaultSwitch = field(default_factory=FaultSwitch)  # used with fault_injection
     in_flight: InFlightKeys = field(default_factory=InFlightKeys)
+    # Whether Redis and NATS answered last (core_api.dependencies); /metrics exports it.
+    dependencies: DependencyStatus = field(default_factory=DependencyStatus)
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking database reads: inline for SQLite, in a worker thread otherwise."""

@@ -26,7 +26,7 @@ def up(config: ConfigOption = None, with_prometheus: WithPrometheus = False) -> 
     from chaos.runner import run
     from controlplane.desired import default_desired, load_desired
     from controlplane.errors import ControlPlaneError
-    from covenant.monitoring import MonitoringOptions, require_tools
+    from covenant.monitoring import MonitoringOptions, require_tools, started_prometheus_url
     from covenant.preflight import check
     from covenant.up import run_up
     from infra.errors import InfraError
@@ -38,7 +38,10 @@ def up(config: ConfigOption = None, with_prometheus: WithPrometheus = False) -> 
     except (ControlPlaneError, SettingsError) as exc:
         typer.echo(f"covenant up: {exc}", err=True)
         raise typer.Exit(1) from exc
-    problems = check(settings, desired.region_names())
+    monitoring = MonitoringOptions() if with_prometheus else None
+    # A prometheus_url naming the Prometheus about to start is not probed: it is not up yet.
+    problems = check(settings, desired.region_names(),
+                     started_prometheus_url(monitoring, desired.stack.host))
     if with_prometheus:
         try:
             require_tools()
@@ -49,7 +52,6 @@ def up(config: ConfigOption = None, with_prometheus: WithPrometheus = False) -> 
     if problems:
         raise typer.Exit(1)
     try:
-        monitoring = MonitoringOptions() if with_prometheus else None
         run(run_up(desired, settings, monitoring=monitoring))  # uvloop: one loop for all
     except (ControlPlaneError, SettingsError, InfraError) as exc:
         typer.echo(f"covenant up: {exc}", err=True)

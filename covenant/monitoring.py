@@ -5,7 +5,7 @@ under ``<data_dir>/monitoring``, stopped with the stack."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from covenant.observability import slo_rule_files
@@ -22,6 +22,22 @@ class MonitoringOptions:
     prometheus_port: int = PROMETHEUS_PORT
     alertmanager_port: int = ALERTMANAGER_PORT
     scrape_interval: str = "5s"
+
+
+def with_known_port(options: MonitoringOptions, host: str) -> MonitoringOptions:
+    """``options`` with Prometheus's port picked now when it is 0 (any free one), so the
+    runbooks' PromQL checks can be pointed at it before it starts."""
+    return replace(options, prometheus_port=processes.port_or_free(host,
+                                                                   options.prometheus_port))
+
+
+def started_prometheus_url(options: MonitoringOptions | None, host: str) -> str | None:
+    """The URL of the Prometheus ``--with-prometheus`` starts (None: none, or its port is
+    not known yet). PromQL checks go there unless ``settings.prometheus_url`` names another,
+    and the start-up preflight does not probe it: it starts after the checks are wired. Pure."""
+    if options is None or not options.prometheus_port:
+        return None
+    return f"http://{host}:{options.prometheus_port}"
 
 
 def require_tools() -> None:

@@ -28,9 +28,12 @@ class Target:
     url: str
 
 
-def targets(settings: Settings, regions: Iterable[str] = REGION_CODES) -> list[Target]:
+def targets(settings: Settings, regions: Iterable[str] = REGION_CODES,
+            started_prometheus: str | None = None) -> list[Target]:
     """What the settings point at: the region databases (one per region when the URL has
-    ``{region}``), the state store, NATS, Redis and Prometheus."""
+    ``{region}``), the state store, NATS, Redis and Prometheus - unless ``prometheus_url``
+    names ``started_prometheus``, the one ``covenant up --with-prometheus`` is about to
+    start (it cannot answer before it starts)."""
     out: list[Target] = []
     if settings.database_url and not settings.database_url.startswith("sqlite"):
         urls = dict.fromkeys(settings.database_url.replace("{region}", r) for r in regions)
@@ -41,7 +44,8 @@ def targets(settings: Settings, regions: Iterable[str] = REGION_CODES) -> list[T
         out.append(Target("nats_url", "nats", settings.nats_url))
     if settings.redis_url:
         out.append(Target("redis_url", "redis", settings.redis_url))
-    if settings.prometheus_url:
+    if settings.prometheus_url and not same_server(settings.prometheus_url,
+                                                   started_prometheus):
         out.append(Target("prometheus_url", "prometheus", settings.prometheus_url))
     return out
 
@@ -71,10 +75,28 @@ def explain(target: Target, error: str) -> str:
     return f"{name} is not answering at {where} ({_first(error)}): {start}, {fix}"
 
 
-def check(settings: Settings, regions: Iterable[str] = REGION_CODES) -> list[str]:
+def same_server(url: str, other: str | None) -> bool:
+    """Whether two HTTP URLs name one server: the same port, and the same host or both on
+    this machine (``localhost``, ``127.0.0.1``, ``::1``). Pure."""
+    if other is None:
+        return False
+    try:
+        a, b = httpx.URL(url), httpx.URL(other)
+    except httpx.InvalidURL:
+        return False
+    if (a.port or 80) != (b.port or 80):
+        return False
+    return a.host == b.host or {a.host, b.host} <= _LOOPBACK
+
+
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def check(settings: Settings, regions: Iterable[str] = REGION_CODES,
+          started_prometheus: str | None = None) -> list[str]:
     """One line per target that is not there; empty when all answer."""
     problems = []
-    for target in targets(settings, regions):
+    for target in targets(settings, regions, started_prometheus):
         error = _probe(target)
         if error is not None:
             problems.append(explain(target, error))

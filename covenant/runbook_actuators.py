@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from controlplane.actuators import DbFailover
+from controlplane.dbfailover.runbook import FailoverDb
+from controlplane.dbfailover.supervisor import DbSupervisor
 from controlplane.overrides import RouteOverrides
 from covenant.runbook_probes import StackView, region_arg
 from runbooks.errors import RunbookError
@@ -146,16 +147,6 @@ class IncidentEscalate:
 
 
 @dataclass
-class FailoverDb:
-    hook: DbFailover
-
-    async def call(self, args: Mapping[str, ArgValue], ctx: CallContext) -> str:
-        region = region_arg(args, "db.failover")
-        await self.hook.failover(region, reason_of(args, ctx))
-        return f"{region}: standby promoted"
-
-
-@dataclass
 class CacheFlush:
     url: str
     namespace: str
@@ -221,7 +212,7 @@ async def _routes_settle(view: StackView, region: str, away: bool) -> str:
     return target
 
 
-def actuators(view: StackView, pager: Escalator, db: DbFailover | None,
+def actuators(view: StackView, pager: Escalator, db: DbSupervisor | None,
               origins: Mapping[str, str], homes: Mapping[str, Sequence[str]],
               client: httpx.AsyncClient) -> dict[str, Actuator]:
     """Every actuator this stack can carry out, by catalogue name."""

@@ -16,28 +16,32 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from chaos.server import ToxiproxyServer
-from controlplane.actuators import DbFailover
-from controlplane.alert_webhook import webhook_router
+from controlplane.alert_webhook import webhook_route, webhook_router
 from controlplane.api import ApiExtras
 from controlplane.assembly import ControlPlane
 from controlplane.auth import Guard
+from controlplane.dbfailover.runbook import db_probes
+from controlplane.dbfailover.supervisor import DbSupervisor
 from controlplane.incident_desk import IncidentDesk
 from controlplane.keys import KeyStore
 from controlplane.keys_api import keys_router
+from controlplane.runbook_metrics import RunbookMetrics
 from controlplane.runs_api import RunbookDesk, runs_router
 from controlplane.triggers import RunbookTrigger
 from covenant import runbook_actuators, runbook_probes
 from covenant.chaos_pause import ToxiproxyChaosPause
 from covenant.runbook_probes import StackView
 from kernel.bus import EventBus
-from kernel.locks import InMemoryRegionLock, RegionLock
+from kernel.locks import RegionLock
 from kernel.settings import Settings
+from kernel.state.locks import SqlRegionLock
 from runbooks.capability import Wired, blocked
 from runbooks.checks import HttpCheckRunner, ProbeTable, PromqlCheckRunner, SqlCheckRunner
 from runbooks.dispatch import Dispatcher
@@ -50,6 +54,9 @@ from runbooks.probes import VERDICTS
 from runbooks.spec import load_library
 from runbooks.validate import validate
 from slo.store import SloStore
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY_S = 15.0
@@ -209,12 +216,14 @@ def escalators(bus: EventBus, desk: IncidentDesk, settings: Settings
 def build_runbooks(plane: ControlPlane, settings: Settings, bus: EventBus, hook: VerdictHook,
                    client: httpx.AsyncClient, *, toxiproxy: ToxiproxyServer | None = None,
                    origins: Mapping[str, str] | None = None,
-                   db: DbFailover | None = None,
+                   db: DbSupervisor | None = None,
                    runbooks: Mapping[str, Runbook] | None = None,
-                   prometheus_url: str | None = None) -> RunbookWiring:
+                   prometheus_url: str | None = None,
+                   tracer: Tracer | None = None) -> RunbookWiring:
     """Everything above, over ``plane``; ``hook`` (already the reconciler's runbook hook)
     gets its dispatcher here. PromQL checks go to ``settings.prometheus_url``, else to
-    ``prometheus_url`` (the Prometheus ``covenant up --with-prometheus`` runs)."""
+    ``prometheus_url`` (the Prometheus ``covenant up --with-prometheus`` runs). Runs and
+    steps are spans on ``tracer`` and counted on the control plane's registry."""
     url = settings.state.resolved_url()
     books = dict(runbooks) if runbooks is not None else load_library()
     alerts = known_alerts()
@@ -227,6 +236,8 @@ def build_runbooks(plane: ControlPlane, settings: Settings, bus: EventBus, hook:
                      slo, settings.cache, settings.bus)
     failed, paging = escalators(bus, desk, settings)
     probes = runbook_probes.build_probes(view)
+    if db is not None:  # db.role, db.replication_lag_s over the pairs' last observation
+        probes |= db_probes(db)
     engines = sql_engines(settings, plane.desired.region_names())
     checks: dict[str, CheckRunner] = {"probe": ProbeTable(probes),
                                       "http": HttpCheckRunner(client),
@@ -240,19 +251,26 @@ def build_runbooks(plane: ControlPlane, settings: Settings, bus: EventBus, hook:
     refused = blocked(books, wired)
     for rb_id, problems in sorted(refused.items()):
         log.info("runbook %s runs only as a dry run here: %s", rb_id, problems[0])
-    lock = InMemoryRegionLock()
+    # On the state store, so another process (`covenant runbook run`, `covenant db
+    # switchover`, a second replica, the game-day scheduler) sees and respects it.
+    lock = SqlRegionLock(url)
+    metrics = RunbookMetrics(plane.registry, books, plane.desired.region_names())
     executor = Executor(books, journal, Runners(checks, acts), failed, lock=lock,
-                        refuse=refused)
+                        refuse=refused, observer=metrics, tracer=tracer)
     dispatcher = Dispatcher(books, executor, journal, lock, StoreIncidents(desk, journal))
     hook.dispatcher = dispatcher
     keys = KeyStore(url)
     guard = Guard(keys)
     runs = RunbookDesk(books, journal, executor, dispatcher, Runners(checks, acts),
                        leading=lambda: plane.reconciler.state.leader_epoch is not None)
-    extras = ApiExtras(guard, (webhook_router(runs), runs_router(runs, guard),  # hot first
-                               keys_router(keys)), journal.incident_runs)
+    # The webhook is served by its hot route; its FastAPI route only lists it in the schema.
+    extras = ApiExtras(guard, (webhook_router(runs, metrics.delivered),
+                               runs_router(runs, guard),
+                               keys_router(keys)), journal.incident_runs,
+                       hot=(webhook_route(runs, guard, metrics.delivered),))
     plane.extras = extras
-    closers: list[Callable[[], None]] = [journal.close, desk.close, slo.close, keys.close]
+    closers: list[Callable[[], None]] = [journal.close, desk.close, slo.close, keys.close,
+                                         lock.close]
     closers += [e.dispose for e in engines.values()]
     return RunbookWiring(runs, journal, keys, lock, extras, view, closers)
 

@@ -300,18 +300,22 @@ class Stack:
         extra: list[Router] = [self._front_router]
         if self.desired.route53:
             extra.append(route53_router(self.desired.route53))
-        from controlplane.reconciler import Hooks
         from covenant.runbook_wiring import VerdictHook
 
         hook = VerdictHook()  # the reconciler's runbook hook, given its dispatcher below
+        from covenant.dbrunbook import db_hooks
+
+        hooks, db_hook = db_hooks(hook, self.pairs.supervisor if self.pairs else None)
         self.plane = build_control_plane(self.desired, self.settings, bus=bus,
                                          on_decision=self.on_decision, signals=signals,
                                          on_scrape=on_scrape, extra_routers=extra,
                                          plots=self.anomaly.source, registry=registry,
                                          db=self.pairs.supervisor if self.pairs else None,
-                                         hooks=Hooks(runbook=hook),
+                                         hooks=hooks,
                                          tracer=self._tracer())
         await self._start_runbooks(hook, bus, origins)
+        if db_hook is not None and self.runbooks is not None:  # the failover as a runbook
+            db_hook.attach(self.runbooks.desk.dispatcher, self.runbooks.lock)
         # Warm the anomaly watch from the recorded cycles before the first live one (in a
         # worker: ~0.7 s for 2,000 cycles of six regions, and the region APIs share this loop;
         # nothing else touches the watch until the first pass below).
@@ -349,17 +353,19 @@ class Stack:
                               origins: dict[str, str]) -> None:
         """The runbook engine over the control plane, and this machine's keys."""
         from covenant.local_keys import ensure_local_keys
+        from covenant.monitoring import started_prometheus_url, with_known_port
         from covenant.runbook_wiring import approver_teams, build_runbooks, components_line
 
         assert self.plane is not None
         self._rb_client = httpx.AsyncClient(timeout=10)
-        options = self.monitoring_options  # its Prometheus answers PromQL checks once up
-        beside = (f"http://{self.desired.stack.host}:{options.prometheus_port}"
-                  if options is not None and options.prometheus_port else None)
+        host = self.desired.stack.host
+        if self.monitoring_options is not None:  # its port fixed now, for the PromQL checks
+            self.monitoring_options = with_known_port(self.monitoring_options, host)
         self.runbooks = build_runbooks(
             self.plane, self.settings, bus, hook, self._rb_client, toxiproxy=self.toxiproxy,
             origins=origins, db=self.pairs.supervisor if self.pairs else None,
-            prometheus_url=beside)
+            prometheus_url=started_prometheus_url(self.monitoring_options, host),
+            tracer=self._tracing.get_tracer("runbooks") if self._tracing else None)
         data_dir = Path(self.settings.data_dir)
         await asyncio.to_thread(ensure_local_keys, self.runbooks.keys, data_dir,
                                 approver_teams(self.runbooks.desk.runbooks))

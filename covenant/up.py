@@ -19,6 +19,7 @@ from controlplane.desired import DesiredState
 from covenant.monitoring import MonitoringOptions
 from covenant.stack import Component, Stack
 from kernel.files import atomic_write
+from kernel.heap import settle_heap
 from kernel.settings import Settings
 
 
@@ -71,6 +72,7 @@ async def run_up(desired: DesiredState, settings: Settings, console: Console | N
     console.print("starting six region APIs (first run migrates and seeds them)...")
     try:
         await stack.start()
+        settle_heap()  # what start-up built lives as long as the process: out of the GC's way
         console.print(components_table(stack.components))
         describe()
         console.print("reconciler running; verdicts and actions follow. Ctrl-C stops.")

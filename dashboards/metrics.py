@@ -48,17 +48,16 @@ BAND_LOWER = "covenant_anomaly_band_lower"
 BAND_UPPER = "covenant_anomaly_band_upper"
 SCORE = "covenant_anomaly_score"
 
-# TODO(runbooks): the runbook executor and its Alertmanager webhook export none of these yet.
-# Their panels are drawn and marked pending; the live test expects them empty and fails once
-# they carry data, so whoever adds the metrics also removes them from here.
+# The runbook engine on the control plane (controlplane.runbook_metrics.RunbookMetrics).
+# status: "started" when a run starts, then its end (succeeded, failed, timed_out, cancelled).
 RUNBOOK_RUNS = "covenant_runbook_runs_total"  # labels (runbook, region, status)
 RUNBOOK_STEP_FAILURES = "covenant_runbook_step_failures_total"  # labels (runbook, step)
 WEBHOOK_DELIVERIES = "covenant_webhook_deliveries_total"  # labels (outcome)
-PENDING: Mapping[str, str] = MappingProxyType({
-    RUNBOOK_RUNS: "runbook runs finished, by runbook, region and status",
-    RUNBOOK_STEP_FAILURES: "runbook steps that failed, by runbook and step",
-    WEBHOOK_DELIVERIES: "Alertmanager webhook deliveries to the control plane, by outcome",
-})
+
+# Metrics a panel plots before any component exports them, and what they will be: such a
+# panel is drawn and marked pending; the live test expects it empty and fails once it
+# carries data, so whoever adds the metric also removes it from here. Empty today.
+PENDING: Mapping[str, str] = MappingProxyType({})
 
 # What the issue asks for that the core API does not export: said on the dashboards and in
 # docs/dashboards.md rather than drawn from an invented series.
@@ -71,5 +70,12 @@ NOT_AVAILABLE: Mapping[str, str] = MappingProxyType({
                         "scored but not exported; its band and score are plotted",
 })
 
-# Exported families no dashboard plots, and why. Empty today: everything is plotted.
-UNPLOTTED: Mapping[str, str] = MappingProxyType({})
+# Exported families no dashboard plots, and why.
+UNPLOTTED: Mapping[str, str] = MappingProxyType({
+    contract.CACHE_UP: "read by the reconciler (the cache_down verdict, which starts the "
+                       "redis-outage runbook) rather than by a person; exported only where "
+                       "Redis is configured, so a panel would be empty in the default stack",
+    contract.EVENT_BUS_UP: "read by the reconciler (the bus_down verdict, which starts the "
+                           "nats-outage runbook); the region dashboard's outbox backlog shows "
+                           "what a bus outage does; exported only where NATS is configured",
+})

@@ -1,5 +1,5 @@
 """The control plane's dashboard: the reconcile loop, its actions, the leader, the regions'
-states, the front door, and the runbook executor (pending: its metrics do not exist yet)."""
+states, the front door, and the runbook executor and its Alertmanager webhook."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from dashboards.model import Dashboard, Panel, PanelKind, Query, Row, Step, Valu
 from dashboards.overview import state_texts
 
 JOB = 'job=~"$job", instance=~"$instance"'
-PENDING_NOTE = " Pending: no component exports this metric yet."
 
 
 def reconciler_row() -> Row:
@@ -89,19 +88,21 @@ def frontdoor_row() -> Row:
 
 
 def runbooks_row() -> Row:
-    def pending(title: str, description: str, metric: str, by: str) -> Panel:
-        return Panel(title, description + PENDING_NOTE, PanelKind.TIMESERIES,
-                     (Query(f"sum by ({by}) ({q.rate(metric, JOB)})",
-                            " ".join(f"{{{{{b.strip()}}}}}" for b in by.split(","))),),
-                     unit="ops", width=8, pending=(metric,))
+    def by(title: str, description: str, metric: str, labels: str) -> Panel:
+        return Panel(title, description, PanelKind.TIMESERIES,
+                     (Query(f"sum by ({labels}) ({q.rate(metric, JOB)})",
+                            " ".join(f"{{{{{b.strip()}}}}}" for b in labels.split(","))),),
+                     unit="ops", width=8)
 
     return Row("Runbooks", (
-        pending("Runbook runs", "Runs finished per second, by runbook and status.",
-                m.RUNBOOK_RUNS, "runbook, status"),
-        pending("Runbook step failures", "Failed steps per second, by runbook and step.",
-                m.RUNBOOK_STEP_FAILURES, "runbook, step"),
-        pending("Webhook deliveries", "Alertmanager webhook deliveries to the control plane, "
-                "by outcome.", m.WEBHOOK_DELIVERIES, "outcome"),
+        by("Runbook runs", "Runs per second by runbook and status: started when a run "
+           "starts, then how it ended (succeeded, failed, timed_out, cancelled).",
+           m.RUNBOOK_RUNS, "runbook, status"),
+        by("Runbook step failures", "Steps that failed or timed out per second, by runbook "
+           "and step.", m.RUNBOOK_STEP_FAILURES, "runbook, step"),
+        by("Webhook deliveries", "Alertmanager webhook deliveries to the control plane, by "
+           "outcome (accepted, malformed, not_leader, journal_unavailable).",
+           m.WEBHOOK_DELIVERIES, "outcome"),
     ))
 
 

@@ -108,8 +108,7 @@ def region_annotations() -> tuple[Annotation, ...]:
     return (
         Annotation("Incidents", f"max({m.REGION_STATE}{{{HERE}}}) > 0",
                    "Incident: region not healthy", "red"),
-        Annotation("Runbook runs", runs, "Runbook {{runbook}}: {{status}}", "blue",
-                   pending=(m.RUNBOOK_RUNS,)),
+        Annotation("Runbook runs", runs, "Runbook {{runbook}}: {{status}}", "blue"),
     )
 
 

@@ -143,6 +143,16 @@ class NatsBus:
             raise BusError(f"JetStream at {self.url} did not answer: {exc!r}") from exc
         self._stream_ready = True
 
+    async def ping(self) -> bool:
+        """Whether a publish could go out now: connected (connecting on first use) and the
+        stream in place. Cheap once connected (no round trip: the client tracks its
+        connection), so a region can ask every second (``core_api.dependencies``)."""
+        try:
+            await self._jetstream()
+        except BusError:
+            return False
+        return True
+
     async def publish(self, subject: str, data: bytes, msg_id: str) -> None:
         js = await self._jetstream()
         try:

@@ -8,8 +8,8 @@ The rules, in order:
 3. at most one active run per (runbook, region): any further trigger attaches to it;
 4. while an incident is active in the region, runbooks other than the incident's own are
    held (the first runbook admitted during an incident becomes its own);
-5. one automation acts on a region at a time: a region locked by someone else (a game day,
-   a database failover) or running another runbook holds the trigger;
+5. one automation acts on a region at a time: a region running another runbook, or locked
+   by someone else (a game day, a database failover), holds the trigger;
 6. otherwise the run is admitted.
 
 Held triggers are not queued: Alertmanager repeats a firing alert and the reconciler repeats
@@ -89,10 +89,12 @@ def admit(request: Request, runbooks: Collection[str], active: Sequence[ActiveRu
         return Admission(Decision.HOLD, f"incident {region.incident} is active in {where}; "
                          f"only its runbook {region.incident_runbook} runs there until it "
                          "resolves")
-    if region.lock_holder not in (None, lock_holder_name(rb)):
-        return Admission(Decision.HOLD, f"{where} is locked by {region.lock_holder}")
+    # Another run first: it names the run (its lock says only the runbook), and a caller
+    # need not read the lock when the active runs already hold the trigger.
     other = next((r for r in active if r.region == where), None)
     if other is not None:
         return Admission(Decision.HOLD, f"run #{other.run_id} of {other.runbook} is active in "
                          f"{where}; one automation acts on a region at a time")
+    if region.lock_holder not in (None, lock_holder_name(rb)):
+        return Admission(Decision.HOLD, f"{where} is locked by {region.lock_holder}")
     return Admission(Decision.ADMIT, f"no active run of {rb} in {where} and the region is free")

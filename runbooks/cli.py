@@ -284,13 +284,14 @@ class Commands:
                before: Annotated[int | None, typer.Option("--before", help="Older than this.")]
                = None, url: Url = DEFAULT_URL) -> None:
         """Recent runs, or one run's steps like a deploy log."""
-        from runbooks.console import print_run, print_runs
+        from runbooks.console import print_locks, print_run, print_runs
 
         with self._ctx() as c:
             if self._remote is not None and c.journal is None:
                 with self._api(url) as api:
                     if run_id is None:
                         print_runs(Console(), api.runs(limit, before))
+                        print_locks(Console(), api.locks())
                     else:
                         print_run(Console(), *api.run(run_id))
                 return

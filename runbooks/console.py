@@ -66,6 +66,12 @@ def print_runs(console: Console, runs: Sequence[RunRecord]) -> None:
         console.print(f"[dim]older: --before {runs[-1].id}[/]")
 
 
+def print_locks(console: Console, held: Mapping[str, str]) -> None:
+    """Who holds each region's lock (runbooks, game days and DB failovers share it)."""
+    line = ", ".join(f"{region} by {holder}" for region, holder in sorted(held.items()))
+    console.print(f"region locks: {line or 'none held'}", highlight=False, markup=False)
+
+
 def print_run(console: Console, run: RunRecord, steps: Sequence[StepRecord]) -> None:
     """One run like a deploy log: a line per step with its mark, state, time and result."""
     console.print(f"[bold]run #{run.id}[/] {run.runbook} in {run.region}: [bold]{run.status}"

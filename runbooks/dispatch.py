@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from kernel.clock import SYSTEM_CLOCK, Clock
@@ -27,6 +27,7 @@ from runbooks.journal import Journal
 from runbooks.model import Runbook
 
 log = logging.getLogger(__name__)
+SETTLED_KEPT = 100_000  # ended keys remembered (~200 bytes each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,10 @@ class Dispatcher:
     tasks: set[asyncio.Task[object]] = field(default_factory=set)
     _serial: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     _alerts: dict[str, list[Runbook]] | None = None
+    # Keys whose run has ended, and the refusal they get: an ended run never runs again, so
+    # every later copy (Alertmanager repeats a firing alert for hours) is answered from here
+    # without a journal read. Only what the journal said is kept: a new key still goes to it.
+    _settled: dict[tuple[str, str], Outcome] = field(default_factory=dict)
 
     async def on_alert(self, alert: AlertNotice) -> list[Outcome]:
         """A firing alert starts (or attaches to) the runs of the runbooks it triggers; a
@@ -94,20 +99,26 @@ class Dispatcher:
 
     async def request(self, runbook: str, region: str, key: str, actor: str,
                       labels: Mapping[str, str] | None = None,
-                      inputs: Mapping[str, object] | None = None) -> Outcome:
+                      inputs: Mapping[str, object] | None = None,
+                      incident: str | None = None) -> Outcome:
         """Admit and start (in the background), attach, hold or refuse one run. Inputs come
-        from ``labels`` named like an input (an alert) or from ``inputs`` (all of them)."""
+        from ``labels`` named like an input (an alert) or from ``inputs`` (all of them).
+        ``incident``: the incident the run works on, when the caller knows it (one that is
+        not recorded yet, e.g. the reconciler's, recorded after it acts); else the region's
+        open incident."""
         async with self._serial.setdefault((runbook, region), asyncio.Lock()):
-            return await self._request(runbook, region, key, actor, labels, inputs)
+            return await self._request(runbook, region, key, actor, labels, inputs, incident)
 
     async def _request(self, runbook: str, region: str, key: str, actor: str,
                        labels: Mapping[str, str] | None,
-                       inputs: Mapping[str, object] | None) -> Outcome:
+                       inputs: Mapping[str, object] | None,
+                       explicit: str | None = None) -> Outcome:
         request = Request(runbook, region, key)
         repeat = await self._repeat(request)
         if repeat is not None:  # a copy of a notification already handled: no more to ask
             return repeat
-        incident = await self._incident(region)
+        incident = await self._incident(region) if explicit is None else \
+            await self._named_incident(explicit)
         decision = await self._decide(request, incident)
         log.info("%s for %s in %s (%s): %s", decision.decision, runbook, region, actor,
                  decision.reason)
@@ -146,7 +157,11 @@ class Dispatcher:
     async def _repeat(self, request: Request) -> Outcome | None:
         """The decision for a key already handled (a repeat or a retry of one notification,
         a verdict standing another cycle): attach to its run while active, else refuse. Only
-        that run is read, so duplicates cost two lookups; None for a new key."""
+        that run is read, so duplicates cost two lookups (none once it has ended); None for a
+        new key."""
+        settled = self._settled.get((request.runbook, request.key))
+        if settled is not None:
+            return settled
         run = await self.journal.run_of_trigger(request.key) if request.key else None
         if run is None:
             return None
@@ -159,7 +174,12 @@ class Dispatcher:
                 await self.journal.link_incident(run.id, incident[0])
         log.debug("%s for %s in %s: %s", decision.decision, request.runbook, request.region,
                   decision.reason)
-        return Outcome(request.runbook, decision, decision.run_id)
+        outcome = Outcome(request.runbook, decision, decision.run_id)
+        if not run.active:
+            if len(self._settled) >= SETTLED_KEPT:  # bounded: the oldest go to the journal again
+                del self._settled[next(iter(self._settled))]
+            self._settled[(request.runbook, request.key)] = outcome
+        return outcome
 
     async def _attach(self, run_id: int, key: str,
                       incident: tuple[str, str | None] | None) -> None:
@@ -176,6 +196,14 @@ class Dispatcher:
         reason = f"alert {alert.name} resolved; run #{run_id} is {run.status}"
         return [Outcome(run.runbook, Admission(Decision.ATTACH, reason, run_id), run_id)]
 
+    async def _named_incident(self, incident: str) -> tuple[str, str | None]:
+        """(``incident``, the runbook of its active run or None)."""
+        for run_id in (await self.journal.incident_runs([incident])).get(incident, []):
+            run = await self.journal.run(run_id)
+            if run.active:
+                return incident, run.runbook
+        return incident, None
+
     async def _incident(self, region: str) -> tuple[str, str | None] | None:
         if self.incidents is None or not region:
             return None
@@ -188,11 +216,12 @@ class Dispatcher:
         active = [ActiveRun(r.id, r.runbook, r.region)
                   for r in await self.journal.list_runs(active_only=True, limit=10_000,
                                                         region=request.region or None)]
-        view = RegionView(
-            incident=incident[0] if incident else None,
-            incident_runbook=incident[1] if incident else None,
-            lock_holder=(await self.lock.holder(request.region)
-                         if self.lock is not None and request.region else None))
+        view = RegionView(incident=incident[0] if incident else None,
+                          incident_runbook=incident[1] if incident else None)
+        decision = admit(request, self.runbooks, active, view, None)
+        if decision.decision is not Decision.ADMIT or self.lock is None or not request.region:
+            return decision  # a lock can only turn an admission into a hold: not read
+        view = replace(view, lock_holder=await self.lock.holder(request.region))
         return admit(request, self.runbooks, active, view, None)
 
     def _done(self, task: asyncio.Task[object]) -> None:

@@ -15,7 +15,10 @@ so a fresh :class:`Executor` over the same journal continues a run after a crash
 - a runbook the stack cannot carry out (``refuse``: an actuator, check type or probe not
   wired, see :mod:`runbooks.capability`) is refused at :meth:`create`; its dry run works;
 - when the alert that started a run resolves, :meth:`resolve` records it, and closes the
-  run (``cancelled``) if it is parked waiting for a person: nobody need answer any more.
+  run (``cancelled``) if it is parked waiting for a person: nobody need answer any more;
+- each drive of a run is a ``runbook.run`` span with a child span per step
+  (:mod:`runbooks.spans`), and a :class:`runbooks.ports.RunObserver` hears of runs started
+  and ended and of steps failed (the control plane's metrics).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import asyncio
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
+
+from opentelemetry.trace import NoOpTracer, Tracer
 
 from kernel.clock import SYSTEM_CLOCK, Clock
 from kernel.locks import RegionLock
@@ -44,7 +49,16 @@ from runbooks.model import (
     VerifyStep,
 )
 from runbooks.plan import PlannedStep, plan
-from runbooks.ports import CallContext, Escalator, Runners
+from runbooks.ports import CallContext, Escalator, NoObserver, Runners, RunObserver
+from runbooks.spans import (
+    FAILED_STEP,
+    RUN_SPAN,
+    run_attributes,
+    run_outcome,
+    step_attributes,
+    step_outcome,
+    step_span,
+)
 from runbooks.steps import StepExec, resume_rule
 from runbooks.winddown import WindDown, owes_escalation
 
@@ -57,8 +71,11 @@ class Executor:
                  escalator: Escalator, *, clock: Clock = SYSTEM_CLOCK,
                  lock: RegionLock | None = None, catalogue: Catalogue = ACTUATORS,
                  regions: Collection[str] = REGION_CODES, identity: str = "covenant",
-                 refuse: Mapping[str, Sequence[str]] | None = None) -> None:
+                 refuse: Mapping[str, Sequence[str]] | None = None,
+                 observer: RunObserver | None = None, tracer: Tracer | None = None) -> None:
         self._runbooks, self._journal, self._clock = runbooks, journal, clock
+        self._observer = observer or NoObserver()
+        self._tracer = tracer or NoOpTracer()
         self.refused: Mapping[str, Sequence[str]] = refuse or {}
         self._lock, self._catalogue, self._regions = lock, catalogue, regions
         self._identity = identity
@@ -100,6 +117,7 @@ class Executor:
             [(s.id, s.kind) for s in rb.steps], incident))
         if trigger:
             await self._journal.remember_trigger(trigger, run.id, now)
+        self._observer.run_started(run)
         log.info("run #%d of %s in %s started by %s", run.id, rb.id, region, actor)
         return run
 
@@ -116,7 +134,14 @@ class Executor:
                                f"`covenant runbook status {run_id}`")
         self._busy.add(run_id)
         try:
-            return await self._drive(await self._journal.run(run_id))
+            run = await self._journal.run(run_id)
+            with self._tracer.start_as_current_span(RUN_SPAN,
+                                                    attributes=run_attributes(run)) as span:
+                out = await self._drive(run)
+                span.set_attributes(run_outcome(out))
+            if run.active and not out.active:  # ended by this drive: counted once
+                self._observer.run_ended(out)
+            return out
         finally:
             self._busy.discard(run_id)
 
@@ -166,6 +191,7 @@ class Executor:
         run = replace(run, status=RunStatus.CANCELLED, ended_at=now, error=why)
         await self._journal.save_run(run)
         await self._release(run)
+        self._observer.run_ended(run)
         log.info("run #%d of %s in %s closed: %s", run.id, run.runbook, run.region, why)
         return run
 
@@ -215,7 +241,7 @@ class Executor:
             if rec.status in (StepStatus.FAILED, StepStatus.TIMED_OUT):
                 return await self._failed(run, rec)  # the process died before the run row
             if isinstance(spec, ManualStep | ApprovalStep):
-                rec = await self._gate(spec, rec)
+                rec = await self._gate(run, spec, rec)
                 if rec.status is StepStatus.WAITING_APPROVAL:
                     return await self._save_run(replace(run, status=RunStatus.WAITING))
                 return await self._failed(run, rec)
@@ -224,7 +250,16 @@ class Executor:
                 return await self._failed(run, rec)
         return await self._save_run(replace(run, status=RunStatus.SUCCEEDED))
 
-    async def _gate(self, spec: GateStep, rec: StepRecord) -> StepRecord:
+    async def _gate(self, run: RunRecord, spec: GateStep, rec: StepRecord) -> StepRecord:
+        with self._tracer.start_as_current_span(step_span(spec),
+                                                attributes=step_attributes(spec)) as span:
+            rec = await self._visit_gate(spec, rec)
+            span.set_attributes(step_outcome(rec))
+        if rec.status in FAILED_STEP:
+            self._observer.step_failed(run, rec)
+        return rec
+
+    async def _visit_gate(self, spec: GateStep, rec: StepRecord) -> StepRecord:
         now = self._clock.time()
         if rec.status is not StepStatus.WAITING_APPROVAL:
             rec = replace(rec, status=StepStatus.WAITING_APPROVAL, attempt=rec.attempt + 1,
@@ -241,6 +276,17 @@ class Executor:
 
     async def _execute(self, run: RunRecord, rb: Runbook, spec: Step,
                        rec: StepRecord) -> StepRecord:
+        """One step (rollbacks too: the wind-down calls this), as a span."""
+        with self._tracer.start_as_current_span(step_span(spec),
+                                                attributes=step_attributes(spec)) as span:
+            rec = await self._run_step(run, rb, spec, rec)
+            span.set_attributes(step_outcome(rec))
+        if rec.status in FAILED_STEP:
+            self._observer.step_failed(run, rec)
+        return rec
+
+    async def _run_step(self, run: RunRecord, rb: Runbook, spec: Step,
+                        rec: StepRecord) -> StepRecord:
         if rec.status is StepStatus.RUNNING:
             again, why = resume_rule(spec, self._catalogue)
             log.warning("run #%d: step %s was interrupted: %s", run.id, spec.id, why)

@@ -8,6 +8,8 @@
 - :class:`Escalator` for a failed or stuck run (:mod:`runbooks.escalation` has PagerDuty,
   bus and incident escalators and a fan-out).
 - :class:`kernel.locks.RegionLock` shared with game days and database failovers.
+- :class:`RunObserver` told when a run starts or ends and when a step fails (the control
+  plane counts them as Prometheus metrics, ``controlplane.runbook_metrics``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from runbooks.expect import CheckSpec
+from runbooks.journal import RunRecord, StepRecord
 from runbooks.templating import ArgValue, Scalar
 
 RUN_FAILED_SUBJECT = "covenant.controlplane.runbook.failed"
@@ -100,3 +103,34 @@ class IncidentDesk(Protocol):
         """Raise the region's open incident to ``severity`` (a region without one has
         nothing to raise: the other channels page)."""
         ...
+
+
+class RunObserver(Protocol):
+    """Told what happens to runs, as it happens. Called on the executor's path: must be
+    quick and must not raise (a counter, not I/O)."""
+
+    def run_started(self, run: RunRecord) -> None:
+        """A run was journaled (once per run)."""
+        ...
+
+    def run_ended(self, run: RunRecord) -> None:
+        """A run ended (``run.status``: succeeded, failed, timed_out or cancelled); once."""
+        ...
+
+    def step_failed(self, run: RunRecord, step: StepRecord) -> None:
+        """A step failed or timed out (a check, an action, a verify, a gate nobody answered
+        in time, or a rollback that did not undo)."""
+        ...
+
+
+class NoObserver:
+    """The :class:`RunObserver` that ignores everything (tests, dry runs, the CLI)."""
+
+    def run_started(self, run: RunRecord) -> None:
+        pass
+
+    def run_ended(self, run: RunRecord) -> None:
+        pass
+
+    def step_failed(self, run: RunRecord, step: StepRecord) -> None:
+        pass

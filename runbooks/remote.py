@@ -56,6 +56,11 @@ class RemoteRuns:
         page = self._call("GET", "/v1/runs", params=params)
         return [run_record(r) for r in page["runs"]]
 
+    def locks(self) -> dict[str, str]:
+        """Region -> who holds its lock, for the regions held now."""
+        return {str(r["region"]): str(r["holder"]) for r in self._call("GET", "/v1/locks")
+                if r.get("holder")}
+
     def run(self, run_id: int) -> tuple[RunRecord, list[StepRecord]]:
         detail = self._call("GET", f"/v1/runs/{run_id}")
         return run_record(detail), [step_record(run_id, s) for s in detail["steps"]]

@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
-    from controlplane.dbfailover.supervisor import PairBackend
+    from controlplane.dbfailover.supervisor import DbSupervisor, PairBackend
     from controlplane.dbspec import PairSpec
 
+FAILOVER_RUNBOOK = "postgres-primary-down"  # its manual step asks for `covenant db rejoin`
 RegionArg = Annotated[str, typer.Argument(help="Region code: ams, iad, syd, sin, sfo or jnb.")]
 DirOption = Annotated[Path | None, typer.Option(
     "--dir", help="The pair's directory (default: db.pairs.<region>.dir of --config, else "
@@ -132,44 +134,66 @@ def _backend(region: str, directory: Path | None, config: Path | None) -> PairBa
 
 def rejoin(region: RegionArg, directory: DirOption = None, config: ConfigOption = None) -> None:
     """The fenced old primary becomes the new standby: CHECKPOINT on the primary, pg_rewind,
-    start as a standby, synchronous again."""
+    start as a standby, synchronous again. Takes the region's lock, or goes ahead under the
+    postgres-primary-down run that holds it and asks for this rejoin."""
     from controlplane.dbfailover.errors import DbFailoverError
-    from controlplane.dbfailover.native import NativePair
+    from runbooks.admission import lock_holder_name
 
-    backend = _backend(_region(region), directory, config)
-    if not isinstance(backend, NativePair):
-        raise _fail("rejoin", DbFailoverError(f"{region}'s backend rejoins by itself "
-                                              "(Patroni: pg_rewind; RDS: AWS)"))
     try:
-        report = asyncio.run(backend.rejoin())
+        line = _locked(region, directory, config, lambda s: s.rejoin(
+            region, on_behalf_of={lock_holder_name(FAILOVER_RUNBOOK)}))
     except DbFailoverError as exc:
         raise _fail("rejoin", exc) from exc
-    typer.echo(report.line())
+    typer.echo(line)
 
 
 def switchover(region: RegionArg, directory: DirOption = None,
                config: ConfigOption = None) -> None:
     """Planned: the synchronous standby becomes primary, the old primary its standby; the
-    write pause is measured and reported."""
+    write pause is measured and reported. Refused while a runbook, a game day or another
+    database operation holds the region."""
     from controlplane.dbfailover.errors import DbFailoverError
 
-    backend = _backend(_region(region), directory, config)
     try:
-        report = asyncio.run(backend.switchover())
+        line = _locked(region, directory, config, lambda s: s.switchover(region))
     except DbFailoverError as exc:
         raise _fail("switchover", exc) from exc
-    typer.echo(report.line())
+    typer.echo(line)
 
 
 def failover(region: RegionArg, directory: DirOption = None, config: ConfigOption = None,
              reason: Annotated[str, typer.Option("--reason")] = "by hand") -> None:
     """Fence the primary and promote the standby now (what the control plane does when the
-    primary is down). Refused when the pair has no standby."""
+    primary is down). Refused when the pair has no standby, or while someone else holds the
+    region."""
     from controlplane.dbfailover.errors import DbFailoverError
 
-    backend = _backend(_region(region), directory, config)
+    async def by_hand(supervisor: DbSupervisor) -> str:
+        backend = supervisor.backend(region)
+        async with supervisor.holding(region, "failover"):
+            report = await backend.failover(reason)
+        return report.line()
+
     try:
-        report = asyncio.run(backend.failover(reason))
+        line = _locked(region, directory, config, by_hand)
     except DbFailoverError as exc:
         raise _fail("failover", exc) from exc
-    typer.echo(report.line())
+    typer.echo(line)
+
+
+def _locked(region: str, directory: Path | None, config: Path | None,
+            work: Callable[[DbSupervisor], Coroutine[Any, Any, str]]) -> str:
+    """``work`` on a supervisor of this one pair whose lock is the state store's region lock,
+    the one ``covenant up``'s runbooks and failovers take (so two processes never act on a
+    region at once)."""
+    from controlplane.dbfailover.supervisor import DbSupervisor
+    from controlplane.dbspec import FailoverPolicy
+    from kernel.settings import load_settings
+    from kernel.state.locks import SqlRegionLock
+
+    backend = _backend(_region(region), directory, config)
+    lock = SqlRegionLock(load_settings(config).state.resolved_url())
+    try:
+        return asyncio.run(work(DbSupervisor(FailoverPolicy(), {region: backend}, lock)))
+    finally:
+        lock.close()

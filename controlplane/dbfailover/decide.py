@@ -13,6 +13,12 @@ The safety rules, each a test in tests/controlplane/test_controlplane_dbfailover
 - a live primary without a synchronous standby for ``sync_grace_s`` goes asynchronous
   (writes continue, recorded as an incident) and failover stays off until the standby is
   synchronous again; a standby back within ``resync_lag_bytes`` is made synchronous again.
+
+It also names the standing runbook triggers (``controlplane.triggers.RunbookTrigger``) the
+reconciler hands to the runbook engine: ``db_primary_down`` while the primary is down in an
+open incident (the ``postgres-primary-down`` run it starts fails over only when this
+decision issued the failover, so a refused failover pages a person instead), and
+``replication_lag`` while the standby's replay lags more than ``replication_lag_s``.
 """
 
 from __future__ import annotations
@@ -24,6 +30,10 @@ from enum import StrEnum
 from controlplane.dbfailover.observation import NodeProbe, PairObservation
 from controlplane.dbspec import FailoverPolicy
 from controlplane.decide import Action, ActionKind
+from controlplane.triggers import RunbookTrigger
+
+DB_PRIMARY_DOWN = "db_primary_down"
+REPLICATION_LAG = "replication_lag"
 
 
 class Condition(StrEnum):
@@ -46,6 +56,7 @@ class PairHealth:
     severity: str | None = None         # "degraded" or "down" while an incident is open
     opened_at: float = 0.0
     told: str = ""                      # the last reason the incident was given
+    lagging_since: float | None = None  # the standby's replay has lagged too long since
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +72,7 @@ class PairsDecision:
     actions: tuple[Action, ...]
     verdicts: tuple[PairVerdict, ...]
     state: Mapping[str, PairHealth]
+    triggers: tuple[RunbookTrigger, ...] = ()  # standing runbook verdicts (leader only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,17 +86,52 @@ def decide_pairs(policy: FailoverPolicy, observations: Mapping[str, PairObservat
                  state: Mapping[str, PairHealth], now: float, leader: bool) -> PairsDecision:
     actions: list[Action] = []
     verdicts: list[PairVerdict] = []
+    triggers: list[RunbookTrigger] = []
     healths: dict[str, PairHealth] = {}
     for region in sorted(observations):
         before = state.get(region, PairHealth())
         step = step_pair(policy, observations[region], before, now, leader)
-        healths[region] = step.health
+        health = track_lag(policy, observations[region], step.health, now)
+        healths[region] = health
         actions.extend(step.actions)
-        changed = step.health.condition is not before.condition or \
-            step.health.generation != before.generation
-        verdicts.append(PairVerdict(region, step.health.condition, changed,
-                                    f"{region} db: {step.line}"))
-    return PairsDecision(tuple(actions), tuple(verdicts), healths)
+        changed = health.condition is not before.condition or \
+            health.generation != before.generation
+        line = f"{region} db: {step.line}"
+        verdicts.append(PairVerdict(region, health.condition, changed, line))
+        if leader:
+            triggers.extend(pair_triggers(region, health, line))
+    return PairsDecision(tuple(actions), tuple(verdicts), healths, tuple(triggers))
+
+
+def track_lag(policy: FailoverPolicy, obs: PairObservation, health: PairHealth,
+              now: float) -> PairHealth:
+    """Since when the standby's replay has lagged more than ``replication_lag_s`` (None when
+    it does not, or cannot be seen: a lag is only known from a live primary)."""
+    replica = obs.standby_replica() if health.condition in (Condition.HEALTHY,
+                                                            Condition.NO_SYNC) else None
+    lag = replica.replay_lag_s if replica is not None else None
+    if lag is None or lag <= policy.replication_lag_s:
+        return replace(health, lagging_since=None) if health.lagging_since is not None \
+            else health
+    since = health.lagging_since if health.lagging_since is not None else now
+    return replace(health, lagging_since=since)
+
+
+def pair_triggers(region: str, health: PairHealth, line: str) -> tuple[RunbookTrigger, ...]:
+    """The runbook verdicts a pair stands for: its primary down in an open incident (since
+    the incident opened: one run per incident), its standby lagging (since it began)."""
+    out = []
+    if health.condition is Condition.DOWN and health.incident_id is not None:
+        out.append(RunbookTrigger(DB_PRIMARY_DOWN, region, health.opened_at, line))
+    if health.lagging_since is not None:
+        out.append(RunbookTrigger(REPLICATION_LAG, region, health.lagging_since, line))
+    return tuple(out)
+
+
+def withdrawn(health: PairHealth) -> PairHealth:
+    """A failover issued but not started (another automation holds the region): forgotten,
+    so the next pass, still seeing the primary down, issues it again."""
+    return replace(health, failed_over=False)
 
 
 def step_pair(policy: FailoverPolicy, obs: PairObservation, before: PairHealth, now: float,

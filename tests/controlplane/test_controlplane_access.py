@@ -16,9 +16,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
+from starlette.routing import Route
 
 from controlplane.access import RULES, Role, decide_access
-from controlplane.alert_webhook import webhook_router
+from controlplane.alert_webhook import PATH, webhook_route, webhook_router
 from controlplane.api import HealthPublic, create_api
 from controlplane.auth import Guard, bearer
 from controlplane.decide import Action, ActionKind
@@ -69,6 +70,7 @@ EXPECTED: dict[tuple[str, str], str | set[Role]] = {
     ("GET", "/v1/incidents/{incident_id}/plot.png"): READERS,
     ("GET", "/v1/actions"): READERS,
     ("GET", "/v1/runs"): READERS,
+    ("GET", "/v1/locks"): READERS,
     ("GET", "/v1/runs/{run_id}"): READERS,
     ("GET", "/v1/probes/{name}"): READERS,
     ("POST", "/v1/runbooks/{runbook_id}/runs"): OPERATORS,
@@ -106,7 +108,8 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     app = create_api(store, CollectorRegistry(), lambda: None,
                      lambda: HealthPublic(status="ok", leader=True, passes=1), guard=guard,
                      routers=[runs_router(desk, guard), webhook_router(desk), keys_router(keys)],
-                     incident_runs=r.journal.incident_runs)
+                     incident_runs=r.journal.incident_runs,
+                     hot=[webhook_route(desk, guard)])  # as covenant up serves the webhook
     tokens = {role.value: keys.create(f"{role.value}-key", role, ["sre-oncall"], "test")[1]
               for role in Role}
     info, tokens["revoked"] = keys.create("gone", Role.ADMIN, [], "test")
@@ -222,6 +225,22 @@ async def test_every_route_and_role_gets_the_answer_the_table_says(world: World)
     assert not wrong, "\n".join(wrong)
 
 
+async def test_the_webhook_is_served_ahead_of_fastapi_and_still_in_the_schema(
+        world: World) -> None:
+    """The walk above reaches the webhook's hot route (first in the app: FastAPI's route of
+    the same path only documents it), so its inline key check is what it tested."""
+    first = next(r for r in world.app.routes if getattr(r, "path", None) == PATH)
+    assert type(first) is Route, f"{PATH} is served by {type(first).__name__}"
+    transport = httpx.ASGITransport(app=world.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://cp") as client:
+        schema = (await client.get("/openapi.json")).json()
+        refused = await client.post(PATH, json=ALERT, headers=header(world, "auditor"))
+    assert "post" in schema["paths"][PATH]
+    assert refused.status_code == 403
+    assert "role auditor may not POST /v1/alerts/alertmanager: it needs alerts:receive" in \
+        refused.json()["detail"]
+
+
 async def test_401_and_403_name_the_fix(world: World) -> None:
     transport = httpx.ASGITransport(app=world.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://cp") as client:
@@ -250,6 +269,16 @@ async def test_a_key_revoked_by_another_process_fails_on_its_next_request(
         assert (await client.get("/v1/runs", headers=sre)).status_code == 401
     kinds = [(e.key_name, e.kind, e.actor) for e in world.keys.events()]
     assert ("sre-key", "revoked", "cli:ops") in kinds
+
+
+async def test_the_locks_show_who_holds_each_region(world: World) -> None:
+    assert world.rig.lock is not None
+    assert await world.rig.lock.acquire("syd", "gameday:g1", 600)  # e.g. another process
+    transport = httpx.ASGITransport(app=world.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://cp") as client:
+        locks = (await client.get("/v1/locks", headers=header(world, "auditor"))).json()
+    assert {r["region"]: r["holder"] for r in locks if r["holder"]} == {"syd": "gameday:g1"}
+    assert len(locks) == 6
 
 
 async def test_an_approval_records_the_keys_name(world: World) -> None:

@@ -6,7 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from controlplane.dbfailover.decide import Condition, PairHealth, decide_pairs
+from controlplane.dbfailover.decide import (
+    DB_PRIMARY_DOWN,
+    REPLICATION_LAG,
+    Condition,
+    PairHealth,
+    decide_pairs,
+    withdrawn,
+)
 from controlplane.dbfailover.observation import NodeProbe, PairObservation, Replica, parse_lsn
 from controlplane.dbspec import FailoverPolicy
 from controlplane.decide import ActionKind
@@ -29,6 +36,9 @@ def _primary(code: str) -> NodeProbe:
     streaming = Replica("ams_b", "streaming", "sync", 1000)
     if code == "s":    # synchronous standby
         return NodeProbe("a", True, 0.002, "", False, 1000, None, SYNC, (streaming,))
+    if code == "l":    # synchronous standby whose replay lags 60 s (threshold 30 s)
+        return NodeProbe("a", True, 0.002, "", False, 1000, None, SYNC,
+                         (replace(streaming, replay_lag_s=60.0),))
     if code == "a":    # standby connected but only potential / async
         return NodeProbe("a", True, 0.002, "", False, 1000, None, SYNC,
                          (replace(streaming, sync_state="potential"),))
@@ -150,6 +160,49 @@ def test_suspicion_then_down_verdicts_change_once() -> None:
         health = dict(d.state)
         changed.append(d.verdicts[0].changed)
     assert changed == [True, False, True, True, False]
+
+
+def triggers(codes: str, leader: bool = True, standby_up: bool = True) -> str:
+    """One cycle per second per code, starting at 100: each cycle's standing runbook
+    triggers as ``verdict@since``, separated by '|'."""
+    health: dict[str, PairHealth] = {}
+    out = []
+    for i, code in enumerate(codes):
+        d = decide_pairs(POLICY, {"ams": _obs(code, 100.0 + i, standby_up)}, health,
+                         100.0 + i, leader)
+        health = dict(d.state)
+        assert all(t.region == "ams" and t.reason.startswith("ams db: ") for t in d.triggers)
+        out.append(",".join(f"{t.verdict}@{t.since:g}" for t in d.triggers) or ".")
+    return "|".join(out)
+
+
+PD, LAG = DB_PRIMARY_DOWN, REPLICATION_LAG
+
+
+@pytest.mark.parametrize(("codes", "kwargs", "expected"), [
+    ("sss", {}, ".|.|."),                                  # healthy: nothing stands
+    ("sxxx", {}, f".|.|{PD}@102|{PD}@102"),                # down: stands, since the incident
+    ("sxs", {}, ".|.|."),                                  # suspect only: nothing
+    ("axx", {}, f".|.|{PD}@102"),                          # failover refused: the run pages
+    ("sxx", {"standby_up": False}, f".|.|{PD}@102"),      # ... and so for a dead standby
+    ("sxxx", {"leader": False}, ".|.|.|."),                # a follower hands nothing over
+    ("slllss", {}, f".|{LAG}@101|{LAG}@101|{LAG}@101|.|."),  # lag stands from its start
+    ("lxx", {}, f"{LAG}@100|.|{PD}@102"),                  # a lag only known from a live primary
+    ("lsl", {}, f"{LAG}@100|.|{LAG}@102"),                 # a new lag is a new occurrence
+])
+def test_standing_runbook_triggers(codes: str, kwargs: dict[str, bool], expected: str) -> None:
+    assert triggers(codes, **kwargs) == expected
+
+
+@pytest.mark.parametrize(("withdraw", "expected"), [
+    (True, "F"),    # withdrawn (the region was held): the next pass issues it again
+    (False, "."),   # issued and not withdrawn: never twice in one incident
+])
+def test_a_withdrawn_failover_is_issued_again(withdraw: bool, expected: str) -> None:
+    _, health = run("sxx")
+    assert health.failed_over
+    again = withdrawn(health) if withdraw else health
+    assert run("x", state=again)[0] == expected
 
 
 @pytest.mark.parametrize(("text", "value"), [

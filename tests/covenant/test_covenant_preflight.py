@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from covenant.preflight import Target, explain, targets
+from covenant.monitoring import MonitoringOptions, started_prometheus_url, with_known_port
+from covenant.preflight import Target, explain, same_server, targets
 from kernel.settings import Settings
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/cov"
@@ -47,3 +48,43 @@ def test_targets_follow_the_settings() -> None:
     assert [(t.setting, t.url) for t in got] == [
         ("database_url", "postgresql://h/c_ams"), ("database_url", "postgresql://h/c_iad"),
         ("nats_url", "nats://h:4222"), ("redis_url", "redis://h")]
+
+
+@pytest.mark.parametrize(("url", "started", "same"), [
+    ("http://127.0.0.1:9090", "http://127.0.0.1:9090", True),
+    ("http://localhost:9090/", "http://127.0.0.1:9090", True),
+    ("http://[::1]:9090", "http://127.0.0.1:9090", True),
+    ("http://127.0.0.1:9091", "http://127.0.0.1:9090", False),
+    ("http://prom.internal:9090", "http://127.0.0.1:9090", False),
+    ("http://127.0.0.1:9090", None, False),
+])
+def test_same_server(url: str, started: str | None, same: bool) -> None:
+    assert same_server(url, started) is same
+
+
+def test_the_prometheus_about_to_start_is_not_probed() -> None:
+    """``covenant up --with-prometheus`` with prometheus_url naming its own Prometheus: it
+    cannot answer before it starts, so the preflight leaves it out; any other is probed."""
+    settings = Settings(prometheus_url="http://localhost:9090")
+    started = started_prometheus_url(MonitoringOptions(), "127.0.0.1")
+    assert started == "http://127.0.0.1:9090"
+    assert targets(settings, started_prometheus=started) == []
+    assert [t.setting for t in targets(settings)] == ["prometheus_url"]
+    elsewhere = Settings(prometheus_url="http://prom.internal:9090")
+    assert [t.url for t in targets(elsewhere, started_prometheus=started)] == [
+        "http://prom.internal:9090"]
+
+
+def test_promql_checks_go_to_the_prometheus_with_prometheus_starts() -> None:
+    """The wiring decision: no monitoring, no URL; a fixed port, that port; port 0 (tests)
+    is fixed to a free one first, so the checks can name it before Prometheus starts."""
+    assert started_prometheus_url(None, "127.0.0.1") is None
+    assert started_prometheus_url(MonitoringOptions(prometheus_port=0), "127.0.0.1") is None
+    assert started_prometheus_url(MonitoringOptions(prometheus_port=9190), "10.0.0.5") == \
+        "http://10.0.0.5:9190"
+    fixed = with_known_port(MonitoringOptions(prometheus_port=0, scrape_interval="1s"),
+                            "127.0.0.1")
+    assert fixed.prometheus_port > 0 and fixed.scrape_interval == "1s"
+    assert started_prometheus_url(fixed, "127.0.0.1") == \
+        f"http://127.0.0.1:{fixed.prometheus_port}"
+    assert with_known_port(MonitoringOptions(), "127.0.0.1") == MonitoringOptions()

@@ -1,6 +1,7 @@
 """The metric families Covenant exports, read from the real registries: a core API app
-(SQLite, migrated) scraped through ASGI, the control plane's ControlPlaneMetrics, the front
-door's counters and the anomaly watch's gauges."""
+(SQLite, migrated) scraped through ASGI, the control plane's ControlPlaneMetrics and
+RunbookMetrics (over the shipped runbook library), the front door's counters and the anomaly
+watch's gauges."""
 
 from __future__ import annotations
 
@@ -41,9 +42,13 @@ async def core_api_families(data_dir: Path) -> dict[str, frozenset[str]]:
 
 def control_plane_families() -> dict[str, frozenset[str]]:
     from controlplane.metrics import ControlPlaneMetrics
+    from controlplane.runbook_metrics import RunbookMetrics
+    from kernel.regions import REGION_CODES
+    from runbooks.spec import load_library
 
     registry = CollectorRegistry()
     metrics = ControlPlaneMetrics(registry)
+    RunbookMetrics(registry, load_library(), REGION_CODES)  # its series exist at 0 from start
     metrics.reconcile_seconds.observe(0.01)
     metrics.actions.labels(kind="reroute").inc()
     metrics.region_up.labels(region="ams").set(1)

@@ -88,7 +88,8 @@ def test_the_constants_name_real_metrics() -> None:
     """dashboards.metrics spells the control plane's names; the registries agree."""
     cp = {s for names in control_plane_families().values() for s in names}
     for name in (m.REGION_UP, m.REGION_STATE, m.RECONCILE_BUCKET, m.RECONCILE_COUNT,
-                 m.ACTIONS, m.LEADER):
+                 m.ACTIONS, m.LEADER, m.RUNBOOK_RUNS, m.RUNBOOK_STEP_FAILURES,
+                 m.WEBHOOK_DELIVERIES):
         assert name in cp
     door = {s for names in front_door_families().values() for s in names}
     assert {m.FRONTDOOR_REQUESTS, m.FRONTDOOR_RETRIES, m.FRONTDOOR_UNAVAILABLE,

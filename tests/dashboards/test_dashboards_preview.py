@@ -46,7 +46,10 @@ def test_every_query_is_sent_with_variables_substituted(every: dict[str, dict[st
     seen: list[str] = transport.seen  # type: ignore[attr-defined]
     targets = [t["expr"] for p in every["covenant-region-syd"]["panels"]
                for t in p.get("targets", [])]
-    assert len([q for q in seen if q]) == len(targets) + 1  # + the incidents annotation
+    annotations = [a for a in every["covenant-region-syd"]["annotations"]["list"]
+                   if a.get("expr")]  # the incidents and the runbook runs
+    assert len(annotations) == 2
+    assert len([q for q in seen if q]) == len(targets) + len(annotations)
     assert all("$" not in q for q in seen)
     assert any('region="syd"' in q and "[60s]" in q for q in seen)
 

@@ -21,6 +21,7 @@ from alembic.runtime.migration import MigrationContext
 import controlplane.keys  # noqa: F401
 import controlplane.overrides  # noqa: F401
 import controlplane.store  # noqa: F401
+import kernel.state.locks  # noqa: F401
 import runbooks.journal_sql  # noqa: F401
 import slo.store  # noqa: F401
 from controlplane.errors import StoreError

@@ -8,6 +8,8 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from opentelemetry.trace import Tracer
+
 from kernel.clock import FakeClock
 from kernel.locks import InMemoryRegionLock
 from runbooks.errors import EscalationError
@@ -15,7 +17,7 @@ from runbooks.executor import Executor
 from runbooks.expect import CheckSpec
 from runbooks.journal import InMemoryJournal
 from runbooks.model import Runbook
-from runbooks.ports import CallContext, CheckResult, Escalation, Runners
+from runbooks.ports import CallContext, CheckResult, Escalation, Runners, RunObserver
 from runbooks.spec import parse_runbook
 from runbooks.templating import ArgValue
 
@@ -112,6 +114,8 @@ class Rig:
     scripts: dict[str, list[object]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     lock: InMemoryRegionLock | None = None
+    observer: RunObserver | None = None
+    tracer: Tracer | None = None
 
     def __post_init__(self) -> None:
         self.lock = InMemoryRegionLock(self.clock.time)
@@ -127,7 +131,8 @@ class Rig:
                                   "sql": self.queries, "http": self.queries},
                           actuators=self.actuators())
         return Executor(self.runbooks, self.journal, runners, self.escalations,
-                        clock=self.clock, lock=self.lock)
+                        clock=self.clock, lock=self.lock, observer=self.observer,
+                        tracer=self.tracer)
 
     def called(self, name: str) -> list[dict[str, ArgValue]]:
         return self.calls.get(name, [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -42,6 +43,8 @@ A, T, H, R = Decision.ADMIT, Decision.ATTACH, Decision.HOLD, Decision.REFUSE
      "no active run"),
     (Request("latency", "syd"), [SYD_FAILOVER], RegionView(), None, H,
      "run #7 of failover is active in syd; one automation acts on a region at a time"),
+    (Request("latency", "syd"), [SYD_FAILOVER], RegionView(lock_holder="runbook:failover"),
+     None, H, "run #7 of failover is active in syd"),  # the run, which names itself, first
     (Request("latency", "syd"), [SYD_FAILOVER], RegionView("INC-4", "failover"), None, H,
      "incident INC-4 is active in syd"),
 ])
@@ -133,3 +136,50 @@ async def test_a_repeated_notification_of_a_finished_run_is_refused() -> None:
     refire = AlertNotice("CoreApiLatency", page.labels, "fp", "t1")  # fired again later
     [second] = await d.on_alert(refire)
     assert second.admission.decision is Decision.ADMIT and second.run_id == 2
+
+
+async def test_copies_of_a_notification_whose_run_ended_are_refused_without_reading() -> None:
+    r = rig(ALERTED)
+    d = Dispatcher(r.runbooks, r.executor(), r.journal, r.lock, None, r.clock)
+    page = AlertNotice("CoreApiLatency", {"region": "iad", "sloth_severity": "page"}, "fp", "t0")
+    [first] = await d.on_alert(page)
+    await eventually(lambda: not d.tasks, "the run to finish")
+    reads: list[str] = []
+    real = r.journal.run_of_trigger
+
+    async def counted(key: str) -> Any:
+        reads.append(key)
+        return await real(key)
+
+    r.journal.run_of_trigger = counted  # type: ignore[method-assign]
+    outcomes = [o for _ in range(5) for o in await d.on_alert(page)]
+    assert {o.admission.decision for o in outcomes} == {Decision.REFUSE}
+    assert all(o.run_id == first.run_id for o in outcomes)
+    assert reads == ["alert:fp@t0"]  # the journal said it ended once; the rest are remembered
+    [refire] = await d.on_alert(AlertNotice("CoreApiLatency", page.labels, "fp", "t1"))
+    assert refire.admission.decision is Decision.ADMIT and reads[-1] == "alert:fp@t1"
+    await eventually(lambda: not d.tasks, "the second run to finish")
+
+
+async def test_a_held_trigger_does_not_read_the_lock_but_an_admitted_one_does() -> None:
+    r = rig(ALERTED)
+    assert r.lock is not None
+    asked: list[str] = []
+    real = r.lock.holder
+
+    async def counted(region: str) -> str | None:
+        asked.append(region)
+        return await real(region)
+
+    await r.lock.acquire("syd", "gameday:g1", 600)
+    r.lock.holder = counted  # type: ignore[method-assign]
+    d = Dispatcher(r.runbooks, r.executor(), r.journal, r.lock, Incidents(), r.clock)
+    [locked] = await d.on_verdict("latency", "syd", since=1.0)
+    assert locked.admission.decision is Decision.HOLD
+    assert locked.admission.reason == "syd is locked by gameday:g1" and asked == ["syd"]
+    incidents = Incidents()
+    incidents.open["syd"] = ("INC-1", "failover")
+    d = Dispatcher(r.runbooks, r.executor(), r.journal, r.lock, incidents, r.clock)
+    [held] = await d.on_verdict("latency", "syd", since=2.0)
+    assert held.admission.decision is Decision.HOLD and "INC-1" in held.admission.reason
+    assert asked == ["syd"]  # held by the incident: the lock was not read

@@ -156,6 +156,9 @@ def test_with_the_api_the_cli_starts_approves_and_reads_runs_with_the_key() -> N
                                              "output": "approved by local-admin (sre-lead)"})
         if request.url.path == "/v1/runs":
             return httpx.Response(200, json={"runs": [RUN], "next": None})
+        if request.url.path == "/v1/locks":
+            return httpx.Response(200, json=[{"region": "iad", "holder": "runbook:gated"},
+                                             {"region": "syd", "holder": None}])
         return httpx.Response(200, json=RUN)
 
     def remote(url: str) -> RemoteRuns:
@@ -171,6 +174,7 @@ def test_with_the_api_the_cli_starts_approves_and_reads_runs_with_the_key() -> N
     assert approved.exit_code == 0 and "approved by local-admin (sre-lead)" in approved.output
     status = RUNNER.invoke(app, ["runbook", "status"])
     assert status.exit_code == 0 and "#7" in status.output and "waiting" in status.output
+    assert "region locks: iad by runbook:gated" in status.output
 
 
 def test_with_the_api_down_the_cli_says_how_to_start_it() -> None:

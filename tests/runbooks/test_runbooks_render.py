@@ -64,9 +64,12 @@ def test_latest_runs_come_from_the_journal_and_html_is_escaped() -> None:
     ("region-unreachable", "unreachable",
      "`covenant runbook probe region.reachable region=<region>`"),
     ("nats-outage", "outbox-empty", "on database `core-<region>`: `psql -Atc"),
-    ("postgres-primary-down", "approve-failover",
-     "`covenant runbook approve <run> approve-failover --as <you> --role sre-database` "
+    ("latency-spike", "approve-pause",
+     "`covenant runbook approve <run> approve-pause --as <you> --role sre-oncall` "
      "(or incident-commander)"),
+    ("postgres-primary-down", "rejoin-old-primary",
+     "do it, then `covenant runbook approve <run> rejoin-old-primary --as <you> --role "
+     "sre-database`"),
 ])
 def test_by_hand_commands(rb_id: str, step_id: str, command: str) -> None:
     rb = LIBRARY[rb_id]

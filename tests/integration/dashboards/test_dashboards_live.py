@@ -4,8 +4,11 @@
 control plane, Prometheus every second with the SLO rules, Alertmanager), a warm anomaly
 history, traffic through the front door for every home region, syd made to answer 503 until
 it is degraded and rerouted. Then every panel query of every dashboard runs
-through Prometheus's HTTP API with its template variables set: each returns data, except
-the panels marked pending (runbook metrics nobody exports yet), which must return none.
+through Prometheus's HTTP API with its template variables set: each returns data (the
+runbook engine's too: one Alertmanager-style delivery to the webhook makes its rate real),
+except panels marked pending (none today), which must return none. The stack's Prometheus
+port is 0 (any free one), and PromQL checks are still wired to it: the alert's runbook,
+whose first step is a PromQL check, is runnable.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import httpx
 
 from controlplane.desired import StackPorts, default_desired
 from core_api.contract import CHAOS_FAULT_PATH
-from covenant.local_keys import ADMIN_FILE, read_key
+from covenant.local_keys import ADMIN_FILE, ALERTMANAGER_FILE, read_key
 from covenant.monitoring import MonitoringOptions
 from covenant.observability import dashboard_inputs
 from covenant.stack import Stack
@@ -112,7 +115,10 @@ async def _prove_every_panel(stack: Stack, prom: Prometheus, started: float,
     await eventually(lambda: set(_slo_records(prom).values()) == {slos},
                      f"every Sloth record for all {slos} SLOs", 30, interval=0.5)
     await _syd_fails(stack, prom)
+    await _deliver_an_alert(stack)
     await _until_prometheus_has(prom, 'ALERTS{sloth_service="core-api"}', "an SLO alert")
+    await _until_prometheus_has(prom, 'rate(covenant_webhook_deliveries_total'
+                                '{outcome="accepted"}[1m]) > 0', "the webhook delivery")
     await _until_prometheus_has(prom, 'covenant_anomaly_band_upper{region="syd", '
                                 'metric="traffic_rps"}', "fitted anomaly bands", 60)
     every = rendered(dashboard_inputs())
@@ -125,14 +131,41 @@ async def _prove_every_panel(stack: Stack, prom: Prometheus, started: float,
     assert not grown, ("pending panels now have data; take them off dashboards.metrics."
                        "PENDING:\n" + "\n".join(grown))
     assert {q.dashboard for q in queries} == set(every)
-    assert sum(q.pending for q in queries) == 3
+    assert sum(q.pending for q in queries) == 0
+    runbook_panels = {"Runbook runs", "Runbook step failures", "Webhook deliveries"}
+    assert runbook_panels <= {q.panel for q in queries if q.dashboard == "covenant-controlplane"}
     syd = every["covenant-region-syd"]
     incidents = [q for q in annotation_queries(syd, variable_sets(syd, REGION_CODES)[0])
-                 if not q.pending]
+                 if q.panel == "annotation Incidents"]
     assert incidents and all(has_data(prom, q, window) for q in incidents)
     for uid in ("covenant-overview", "covenant-region-syd"):
         shown = await asyncio.to_thread(render, every[uid], prom, window, tmp_path / "preview")
         assert 20_000 < shown.dashboard.stat().st_size < 300_000
+
+
+async def _deliver_an_alert(stack: Stack) -> None:
+    """One notification to the runbook webhook as Alertmanager sends it (its key), for an
+    alert no runbook answers: counted as accepted, nothing started."""
+    key = read_key(Path(stack.settings.data_dir) / ALERTMANAGER_FILE)
+    note = {"version": "4", "groupKey": "{}", "status": "firing", "alerts": [
+        {"status": "firing", "labels": {"alertname": "DashboardsLiveTest", "region": "syd"},
+         "startsAt": "2026-12-07T10:00:00Z", "fingerprint": "live"}]}
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=10,
+                                 headers={"Authorization": f"Bearer {key}"}) as api:
+        answer = await api.post("/v1/alerts/alertmanager", json=note)
+    assert answer.status_code == 200, answer.text
+
+
+async def _promql_checks_wired(stack: Stack) -> None:
+    """Prometheus on port 0 here: its port was fixed before the runbooks were wired, so the
+    alert's runbook (its first step a PromQL check) runs for real, not as a dry run."""
+    key = read_key(Path(stack.settings.data_dir) / ADMIN_FILE)
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=10,
+                                 headers={"Authorization": f"Bearer {key}"}) as api:
+        books = {b["id"]: b for b in (await api.get("/v1/runbooks")).json()}
+    burn = books["error-budget-fast-burn"]
+    assert burn["runnable"] and not burn["blocked"], burn
+    assert stack.settings.prometheus_url is None  # not from the settings: from the stack
 
 
 def _slo_records(prom: Prometheus) -> dict[str, int]:
@@ -170,6 +203,7 @@ async def test_every_panel_query_returns_data(tmp_path: Path) -> None:
         with Prometheus(stack.monitoring.prometheus.url) as prom:
             await _prove_every_panel(stack, prom, started, tmp_path)
         await _links_answer(stack, rendered(dashboard_inputs()))
+        await _promql_checks_wired(stack)
     finally:
         stop.set()
         await load

@@ -131,3 +131,19 @@ async def writing(url: str, prefix: str) -> AsyncIterator[WriteLog]:
     finally:
         stop.set()
         await task
+
+
+async def kill_primary_under_writes(url: str, directory: Path, prefix: str,
+                                    promoted_by: str) -> tuple[WriteLog, float]:
+    """Write through ``url``, kill -9 node a's postmaster once 30 writes are acknowledged,
+    wait for b to be promoted (by ``promoted_by``) and for 20 writes acknowledged after the
+    kill: (the write log, the RTO — the longest stretch without an acknowledged write)."""
+    async with writing(url, prefix) as log:
+        await eventually(lambda: len(log.acked) >= 30, "30 acknowledged writes", 60)
+        kill_postmaster(directory, "a")
+        killed_at = time.monotonic()
+        await eventually(lambda: load_state(directory).primary == "b",
+                         f"{promoted_by} to promote b", 30, 0.05)
+        await eventually(lambda: log.acked_after(killed_at) >= 20,
+                         "writes acknowledged again through the same API", 30)
+    return log, log.gap_around(killed_at)

@@ -6,7 +6,6 @@ acknowledged is on the new primary; the old primary rejoins with pg_rewind."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import pytest
@@ -24,9 +23,9 @@ from controlplane.desired import DesiredState, ProbePolicy, Region, SloPolicy
 from kernel.settings import Settings
 from tests.integration.dbfailover.pairs import (
     kill_postmaster,
+    kill_primary_under_writes,
     start_api,
     stop_api,
-    writing,
 )
 from tests.waiting import eventually
 
@@ -69,15 +68,8 @@ async def test_kill_primary_api_carries_on_no_acknowledged_write_lost(
     stop = asyncio.Event()
     loop = asyncio.create_task(plane.reconciler.run(stop))
     try:
-        async with writing(api.url, "dbf") as log:
-            await eventually(lambda: len(log.acked) >= 30, "30 acknowledged writes", 30)
-            kill_postmaster(directory, "a")
-            killed_at = time.monotonic()
-            await eventually(lambda: load_state(directory).primary == "b",
-                             "the control plane to promote b", 30, 0.05)
-            await eventually(lambda: log.acked_after(killed_at) >= 20,
-                             "writes acknowledged again through the same API process", 30)
-        rto = log.gap_around(killed_at)
+        log, rto = await kill_primary_under_writes(api.url, directory, "dbf",
+                                                   "the control plane")
         print(f"RTO {rto:.2f} s, {len(log.acked)} acknowledged, {log.failed} failed")
         assert rto < RTO_LIMIT_S
         assert api.process.poll() is None  # the API was never restarted

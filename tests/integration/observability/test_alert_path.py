@@ -2,9 +2,12 @@
 switch) burns its availability SLO; Prometheus (the generated configuration and SLO rules)
 fires ``CoreApiAvailability`` (page); Alertmanager (the generated configuration, the stack's
 ``alertmanager`` key) notifies the control plane's webhook; the webhook starts
-``error-budget-fast-burn`` for the region; the run is in ``GET /v1/runs`` and behind the
-region dashboard's "Runbook runs" link. Each hop is timed (``bench.alert_path``, which
-``covenant bench alert-path`` runs against ``covenant up --with-prometheus``).
+``error-budget-fast-burn`` for the region, for real: its first step, a PromQL check, goes
+to the Prometheus the stack started (on port 0, with no ``prometheus_url`` set); the run is
+in ``GET /v1/runs``, behind the region dashboard's "Runbook runs" link and on its "Runbook
+runs" annotation (``covenant_runbook_runs_total``, status ``started``). Each hop is timed
+(``bench.alert_path``, which ``covenant bench alert-path`` runs against ``covenant up
+--with-prometheus``).
 
 Shortened for the test: scrapes and rule evaluations every 1 s (``MonitoringOptions``; the
 shipped ``--with-prometheus`` scrapes every 5 s). Not shortened, because they are generated
@@ -32,13 +35,13 @@ from controlplane.desired import HealthPolicy, SloPolicy, StackPorts, default_de
 from covenant.local_keys import ADMIN_FILE, read_key
 from covenant.monitoring import MonitoringOptions
 from covenant.observability import dashboard_inputs
-from covenant.stack import Stack, free_port
+from covenant.stack import Stack
 from dashboards.generate import rendered
 from dashboards.prometheus import Prometheus, Window
 from kernel.regions import REGION_CODES
 from kernel.settings import Settings
 from runbooks.dispatch import AlertNotice, Outcome
-from tests.integration.dashboards.live import annotation_queries, has_data, variable_sets
+from tests.integration.dashboards.live import annotation_queries, variable_sets
 from tests.waiting import eventually
 
 PORTS = StackPorts(control_plane=0, front_door=0, region_api_base=0, proxy_base=0, toxiproxy=0)
@@ -62,16 +65,13 @@ def timed_webhook(stack: Stack) -> Seen:
 
 
 def alert_stack(data_dir: Path) -> Stack:
-    prometheus_port = free_port("127.0.0.1")  # known before the control plane is built
     desired = default_desired(PORTS, health=HealthPolicy(min_requests=1_000_000_000),
                               slo=SloPolicy(enforce=False))
     desired = desired.model_copy(update={
         "regions": tuple(r for r in desired.regions if r.name in REGIONS)})
-    # The runbook's first step is a PromQL check: without prometheus_url it is refused.
-    settings = Settings(data_dir=data_dir,
-                        prometheus_url=f"http://127.0.0.1:{prometheus_port}")
-    return Stack(desired, settings, monitoring_options=MonitoringOptions(
-        prometheus_port=prometheus_port, alertmanager_port=0, scrape_interval="1s"))
+    # No prometheus_url: the runbook's PromQL check goes to the Prometheus started here.
+    return Stack(desired, Settings(data_dir=data_dir), monitoring_options=MonitoringOptions(
+        prometheus_port=0, alertmanager_port=0, scrape_interval="1s"))
 
 
 def target(stack: Stack, key: str) -> Target:
@@ -108,11 +108,23 @@ def check_run(path: AlertPath) -> None:
     assert run["steps"][0]["id"] == "burning" and run["steps"][0]["started_at"] is not None
 
 
+async def check_promql_step(stack: Stack, key: str, path: AlertPath) -> None:
+    """The run's first step, a PromQL check, was answered by the stack's own Prometheus: it
+    saw the burn and succeeded (it would fail, unobserved, without a Prometheus)."""
+    async def burning() -> bool:
+        async with httpx.AsyncClient(base_url=stack.api_url, timeout=10,
+                                     headers={"Authorization": f"Bearer {key}"}) as api:
+            run = (await api.get(f"/v1/runs/{path.run['id']}")).json()
+        step = run["steps"][0]
+        assert step["status"] in ("running", "succeeded"), step
+        return bool(step["status"] == "succeeded")
+
+    await eventually(burning, "the PromQL check to see the burn", 90, interval=1)
+
+
 async def check_dashboard(stack: Stack, key: str, path: AlertPath) -> None:
-    """The region dashboard's run sources: its "Runbook runs (syd)" link lists the run; its
-    "Runbook runs" annotation reads ``covenant_runbook_runs_total``, which nothing exports
-    yet (dashboards.metrics.PENDING): while it is pending it must be empty, and once it is
-    not, it must show this run's runbook."""
+    """The region dashboard's run sources: its "Runbook runs (syd)" link lists the run, and
+    its "Runbook runs" annotation shows this run's runbook starting."""
     syd = rendered(dashboard_inputs())["covenant-region-syd"]
     link = next(x["url"] for x in syd["links"] if x["title"] == "Runbook runs (syd)")
     query = link.split("/v1/runs", 1)[1]
@@ -123,13 +135,16 @@ async def check_dashboard(stack: Stack, key: str, path: AlertPath) -> None:
     [runs] = [q for q in annotation_queries(syd, variable_sets(syd, REGION_CODES)[0])
               if q.panel == "annotation Runbook runs"]
     assert stack.monitoring is not None
-    with Prometheus(stack.monitoring.prometheus.url) as prom:
+    assert not runs.pending
+
+    def annotated() -> bool:
         window = Window(path.fault_at - 60, time.time(), 1.0)
-        if runs.pending:
-            assert not has_data(prom, runs, window), "exported now: take it off PENDING"
-        else:
-            await eventually(lambda: asyncio.to_thread(has_data, prom, runs, window),
-                             "the run as an annotation", 60, interval=1)
+        return any(s.labels.get("runbook") == RUNBOOK and s.labels.get("status") == "started"
+                   and s.finite() for s in prom.query_range(runs.expr, window))
+
+    with Prometheus(stack.monitoring.prometheus.url) as prom:
+        await eventually(lambda: asyncio.to_thread(annotated), "the run as an annotation", 60,
+                         interval=1)
 
 
 @pytest.mark.timeout(600)
@@ -147,6 +162,7 @@ async def test_a_burning_region_starts_its_runbook_through_prometheus_and_alertm
         print(json.dumps(figures))  # the figures, for docs/benchmarks.md (pytest -s)
         check_hops(path)
         check_run(path)
+        await check_promql_step(stack, key, path)
         await check_dashboard(stack, key, path)
     finally:
         await stack.stop()

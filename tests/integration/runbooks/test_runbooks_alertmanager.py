@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from controlplane.access import Role
-from controlplane.alert_webhook import PATH, webhook_router
+from controlplane.alert_webhook import PATH, webhook_route, webhook_router
 from controlplane.api import HealthPublic, create_api
 from controlplane.auth import Guard
 from controlplane.keys import KeyStore
@@ -123,7 +123,8 @@ async def control_plane(tmp_path: Path) -> AsyncIterator[tuple[ControlPlane, str
     app = create_api(store, CollectorRegistry(), lambda: None,
                      lambda: HealthPublic(status="ok", leader=True, passes=1), guard=guard,
                      routers=[runs_router(desk, guard), webhook_router(desk)],
-                     incident_runs=journal.incident_runs)
+                     incident_runs=journal.incident_runs,
+                     hot=[webhook_route(desk, guard)])  # what covenant up serves
     _, sender = keys.create("alertmanager", Role.ALERTMANAGER, [], "test")
     _, admin = keys.create("admin", Role.ADMIN, ["sre-oncall"], "test")
     server: RunningServer = await start_server(seen.wrap(app))
