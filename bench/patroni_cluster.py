@@ -59,8 +59,24 @@ def patroni_command() -> list[str]:
         raise DbFailoverError(f"the postgres user cannot run {sys.executable} and there is no "
                               f"/usr/bin/{version}: install Debian's {version}")
     # -S: not Debian's dist-packages (its pyOpenSSL breaks against this venv's cryptography)
-    return ["env", f"PYTHONPATH={':'.join(site.getsitepackages())}", system, "-S", "-m",
-            "patroni"]
+    command = ["env", f"PYTHONPATH={':'.join(site.getsitepackages())}", system, "-S", "-m",
+               "patroni"]
+    probe = subprocess.run(as_server_user([*command, "--version"]), check=False,
+                           capture_output=True)
+    if probe.returncode != 0:  # else Patroni would die at once and we would wait for a leader
+        raise DbFailoverError(
+            f"the postgres user cannot import Patroni from {sys.prefix}: "
+            f"{_unsearchable(Path(sys.prefix))} is not searchable by others; `chmod o+x` it, "
+            "or install the project where the postgres user can read it")
+    return command
+
+
+def _unsearchable(path: Path) -> Path:
+    """The first directory on ``path`` that others may not enter (where it stops)."""
+    for parent in reversed((path, *path.parents)):
+        if parent.is_dir() and not parent.stat().st_mode & 0o001:
+            return parent
+    return path
 
 
 @dataclass
@@ -218,6 +234,13 @@ class PatroniCluster:
         if self.etcd is not None and self.etcd.poll() is not None:
             raise DbFailoverError(f"etcd exited ({self.etcd.returncode}); see "
                                   f"{self.root}/etcd.log")
+        for m in self.members.values():  # a Patroni that died never elects a leader
+            if m.process is not None and m.process.poll() is not None:
+                out = m.directory / "patroni.out"
+                tail = out.read_text(errors="replace").strip().splitlines()[-3:] \
+                    if out.exists() else []
+                raise DbFailoverError(f"Patroni {m.name} exited ({m.process.returncode}): "
+                                      f"{' | '.join(tail) or 'no output'}; see {out}")
 
     def kill(self, name: str) -> None:
         """The node dies: kill -9 its Patroni and its postmaster."""
