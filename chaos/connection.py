@@ -151,6 +151,9 @@ class Connection:
 
     def start(self) -> None:
         """Called when the client is accepted: hold its input until upstream is dialled."""
+        if self.closed:  # its proxy stopped between the accept and connection_made
+            self.client.close()
+            return
         self.client.pause("dial")
         self.spawn(self._dial())
 
@@ -166,6 +169,7 @@ class Connection:
             return
         if self.closed or self.client.lost:
             self.server.close()
+            self.client.close()  # a no-op once lost or closed; never leave it paused, open
             return
         self._build_links()
         self.client.resume("dial")
