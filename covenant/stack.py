@@ -9,7 +9,6 @@ A port of 0 means "pick a free one" (tests); the defaults are the documented por
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -36,6 +35,7 @@ from covenant.children import Child, ChildSpec, Supervisor
 from covenant.frontdoor_process import KEY, front_door_config, front_door_spec, wait_ready
 from covenant.ports import Claim, busy, explain
 from covenant.wiring import extra_feed, signals_for
+from kernel.ready import poll_ready
 from kernel.settings import Settings, state_store_url
 from kernel.tracing import build_tracer_provider, traces_endpoint
 
@@ -213,17 +213,10 @@ class Stack:
         return "--no-prepare"
 
     async def _wait_ready(self, client: httpx.AsyncClient, r: RegionProcess, host: str) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if r.process.returncode is not None:
-                raise ControlPlaneError(f"region API {r.region} exited with "
-                                        f"{r.process.returncode}; see {r.log_path}")
-            with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(f"http://{host}:{r.port}/ready")).is_success:
-                    return
-            await asyncio.sleep(0.2)
-        raise ControlPlaneError(f"region API {r.region} not ready after {READY_TIMEOUT_S:.0f} s;"
-                                f" see {r.log_path}")
+        problem = await poll_ready(client, f"http://{host}:{r.port}/ready", r.process,
+                                   READY_TIMEOUT_S, 0.2)
+        if problem:
+            raise ControlPlaneError(f"region API {r.region} {problem}; see {r.log_path}")
 
     async def _start_db_pairs(self, ports: StackPorts) -> None:
         """The regions' PostgreSQL pairs (made if missing), their endpoints in the fault

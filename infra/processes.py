@@ -4,10 +4,8 @@ directory and log, ready once ``/-/ready`` answers, stopped with SIGTERM (then S
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import httpx
 
 from infra import tools
 from infra.errors import InfraError
+from kernel.ready import poll_ready
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT_S = 60.0
@@ -54,18 +53,11 @@ async def _spawn(name: str, args: list[str], url: str, log_path: Path) -> Child:
 
 
 async def _wait_ready(child: Child) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
     async with httpx.AsyncClient(timeout=1) as client:
-        while time.monotonic() < deadline:
-            if child.process.returncode is not None:
-                raise InfraError(f"{child.name} exited with {child.process.returncode}; see "
-                                 f"{child.log_path}")
-            with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(f"{child.url}/-/ready")).is_success:
-                    return
-            await asyncio.sleep(0.1)
-    raise InfraError(f"{child.name} not ready after {READY_TIMEOUT_S:.0f} s; see "
-                     f"{child.log_path}")
+        problem = await poll_ready(client, f"{child.url}/-/ready", child.process,
+                                   READY_TIMEOUT_S, 0.1)
+    if problem:
+        raise InfraError(f"{child.name} {problem}; see {child.log_path}")
 
 
 async def start_prometheus(config: Path, data_dir: Path, host: str, port: int) -> Child:

@@ -28,28 +28,9 @@ from controlplane.keys_api import keys_router
 from controlplane.runs_api import RunbookDesk, runs_router
 from controlplane.store import StateStore
 from runbooks.dispatch import Dispatcher
-from tests.runbooks.fakes import Rig, rig
+from tests.runbooks.fakes import Rig, gated_runbook, rig
 
-GATED = """
-id: gated
-title: Gated
-severity: P3
-owner: sre
-steps:
-  - id: look
-    kind: check
-    check: {type: probe, probe: region.health, args: {region: "{{ inputs.region }}"}}
-    expect: {equals: healthy}
-  - id: ok
-    kind: approval
-    prompt: go on?
-    approvers: [sre-oncall]
-    deadline_s: 600
-  - id: drain
-    kind: action
-    action: route.drain
-    args: {region: "{{ inputs.region }}"}
-"""
+GATED = gated_runbook("sre-oncall")
 A, S, ONC, U, M = Role.ADMIN, Role.SRE, Role.ONCALL, Role.AUDITOR, Role.ALERTMANAGER
 OPEN = "open"
 READERS = {A, S, ONC, U}

@@ -146,3 +146,27 @@ def rig(*texts: str) -> Rig:
 def statuses(steps: Sequence[object]) -> dict[str, str]:
     return {s.step_id: str(s.status) for s in steps}  # type: ignore[attr-defined]
 
+
+
+def gated_runbook(approver: str) -> str:
+    """A check, an approval gate ``approver`` may open, then a drain of the region."""
+    return f"""
+id: gated
+title: Gated
+severity: P3
+owner: sre
+steps:
+  - id: look
+    kind: check
+    check: {{type: probe, probe: region.health, args: {{region: "{{{{ inputs.region }}}}"}}}}
+    expect: {{equals: healthy}}
+  - id: ok
+    kind: approval
+    prompt: go on?
+    approvers: [{approver}]
+    deadline_s: 600
+  - id: drain
+    kind: action
+    action: route.drain
+    args: {{region: "{{{{ inputs.region }}}}"}}
+"""

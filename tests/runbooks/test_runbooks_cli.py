@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from runbooks import cli
 from runbooks.cli import RunbookContext
 from runbooks.ports import Runners
-from tests.runbooks.fakes import rig
+from tests.runbooks.fakes import gated_runbook, rig
 
 RUNNER = CliRunner()
 
@@ -73,26 +73,7 @@ def test_acting_without_a_stack_says_what_is_missing(tmp_path: Path) -> None:
     assert rendered.exit_code == 0 and (tmp_path / "nats-outage.md").exists()
 
 
-GATED = """
-id: gated
-title: Gated
-severity: P3
-owner: sre
-steps:
-  - id: look
-    kind: check
-    check: {type: probe, probe: region.health, args: {region: "{{ inputs.region }}"}}
-    expect: {equals: healthy}
-  - id: ok
-    kind: approval
-    prompt: go on?
-    approvers: [sre-lead]
-    deadline_s: 600
-  - id: drain
-    kind: action
-    action: route.drain
-    args: {region: "{{ inputs.region }}"}
-"""
+GATED = gated_runbook("sre-lead")
 
 
 def test_run_approve_and_status_with_a_wired_context() -> None:
